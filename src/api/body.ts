@@ -1,0 +1,72 @@
+// Request bodies are read with a byte limit that does not trust Content-Length: the stream is
+// counted as it arrives, so a lying or missing length still cannot make us buffer more.
+import { EdgelogError } from '../core/errors.ts'
+import { jsonTooDeep } from './json-depth.ts'
+
+/** Values may nest this deep; real payloads stay far below it. */
+export const MAX_JSON_DEPTH = 64
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const declared = req.headers.get('content-length')
+  if (declared !== null && Number(declared) > maxBytes) {
+    throw new EdgelogError('RECORD_LIST_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`)
+  }
+  if (!req.body) return ''
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {})
+      throw new EdgelogError('RECORD_LIST_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`)
+    }
+    chunks.push(value)
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks, total)
+  try {
+    return decoder.decode(bytes)
+  } catch {
+    throw new EdgelogError('INVALID_REQUEST', 'the request body is not valid UTF-8')
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return out
+}
+
+export function parseJsonText(text: string, what = 'the request body'): unknown {
+  if (jsonTooDeep(text, MAX_JSON_DEPTH)) throw new EdgelogError('INVALID_REQUEST', `${what} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new EdgelogError('INVALID_REQUEST', `${what} is not valid JSON`)
+  }
+}
+
+export type BodyKind = 'json' | 'ndjson'
+
+export function bodyKind(req: Request): BodyKind {
+  const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type === 'application/json') return 'json'
+  if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') return 'ndjson'
+  throw new EdgelogError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `content-type must be application/json or application/x-ndjson, got '${type || 'none'}'`,
+  )
+}
+
+export async function readJson(req: Request, maxBytes: number): Promise<unknown> {
+  if (bodyKind(req) !== 'json') throw new EdgelogError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json')
+  return parseJsonText(await readBodyText(req, maxBytes))
+}

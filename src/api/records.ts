@@ -1,0 +1,96 @@
+// Produce and fetch over HTTP.
+import { Hono } from 'hono'
+import type { Broker, ProduceRecord } from '../broker/broker.ts'
+import { EdgelogError } from '../core/errors.ts'
+import { bodyKind, parseJsonText, readBodyText } from './body.ts'
+import type { ApiLimits } from './limits.ts'
+import { boundedInt, parseAcks, parseNonNegativeInt, parseOffsetSpec, parsePartition } from './params.ts'
+import { renderRecord, toProduceRecord } from './record-json.ts'
+import { JsonRecordSchema, PartitionProduceBodySchema, ProduceBodySchema } from './schemas.ts'
+
+/** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records. */
+async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, partitioned: boolean) {
+  const kind = bodyKind(req)
+  const text = await readBodyText(req, limits.maxRequestBytes)
+  const now = broker.runtime.clock.now()
+  let json: { records: unknown[]; producer?: { id: number; epoch: number; sequence: number } }
+  if (kind === 'json') {
+    json = (partitioned ? PartitionProduceBodySchema : ProduceBodySchema).parse(parseJsonText(text))
+  } else {
+    const records: unknown[] = []
+    let line = 0
+    for (const raw of text.split('\n')) {
+      line++
+      if (raw.trim() === '') continue
+      if (records.length >= limits.maxRecordsPerRequest) break
+      const parsed = JsonRecordSchema.safeParse(parseJsonText(raw, `NDJSON line ${line}`))
+      if (!parsed.success) throw new EdgelogError('INVALID_REQUEST', `NDJSON line ${line}: ${parsed.error.issues[0]?.message ?? 'not a record'}`)
+      records.push(parsed.data)
+    }
+    if (records.length === 0) throw new EdgelogError('INVALID_REQUEST', 'the NDJSON body has no records')
+    json = { records }
+  }
+  if (json.records.length > limits.maxRecordsPerRequest) {
+    throw new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
+  }
+  const records: ProduceRecord[] = json.records.map((r, i) => toProduceRecord(r as never, i, now))
+  return { records, producer: json.producer }
+}
+
+export function recordRoutes(broker: Broker, limits: ApiLimits) {
+  return new Hono()
+    .post('/:topic/records', async (c) => {
+      const acks = parseAcks(c.req.query('acks'))
+      const topic = c.req.param('topic')
+      broker.describeTopic(topic) // unknown topic: 404 before the body is read
+      const { records } = await readProduceBody(c.req.raw, broker, limits, false)
+      const offsets = await broker.produce(topic, records, acks)
+      return c.json({ offsets }, acks === '0' ? 202 : 200)
+    })
+    .post('/:topic/partitions/:partition/records', async (c) => {
+      const acks = parseAcks(c.req.query('acks'))
+      const topic = c.req.param('topic')
+      const partition = parsePartition(c.req.param('partition'))
+      broker.partition(topic, partition)
+      const { records, producer } = await readProduceBody(c.req.raw, broker, limits, true)
+      for (const r of records) {
+        if (r.partition !== undefined && r.partition !== partition) {
+          throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
+        }
+        r.partition = partition
+      }
+      if (!producer) {
+        const offsets = await broker.produce(topic, records, acks)
+        return c.json({ offsets }, acks === '0' ? 202 : 200)
+      }
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer)
+      const offsets = records.map((_, i) => ({ partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
+      return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
+    })
+    .get('/:topic/partitions/:partition/records', async (c) => {
+      const topic = c.req.param('topic')
+      const partition = parsePartition(c.req.param('partition'))
+      const offset = broker.resolveOffset(topic, partition, parseOffsetSpec(c.req.query('offset')))
+      const result = await broker.fetch(topic, partition, {
+        offset,
+        maxRecords: boundedInt(c.req.query('maxRecords'), 'maxRecords', 500, 1, limits.maxFetchRecords),
+        maxBytes: boundedInt(c.req.query('maxBytes'), 'maxBytes', 1024 * 1024, 1, limits.maxFetchBytes),
+        waitMs: boundedInt(c.req.query('waitMs'), 'waitMs', 0, 0, broker.options.maxWaitMs),
+      })
+      return c.json({
+        records: result.records.map(renderRecord),
+        nextOffset: result.nextOffset,
+        highWatermark: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+      })
+    })
+    .get('/:topic/partitions/:partition/offsets', (c) => {
+      const topic = c.req.param('topic')
+      const partition = parsePartition(c.req.param('partition'))
+      const p = broker.partition(topic, partition)
+      const timestamp = parseNonNegativeInt(c.req.query('timestamp'), 'timestamp')
+      const offsets = { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
+      if (timestamp === undefined) return c.json({ partition, ...offsets })
+      return c.json({ partition, timestamp, offset: broker.offsetForTimestamp(topic, partition, timestamp), ...offsets })
+    })
+}

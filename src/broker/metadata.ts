@@ -1,0 +1,119 @@
+// The node's metadata database (meta.db): topics and their configs, issued producer ids, and
+// committed consumer offsets. All cold paths; the hot paths live in the partition logs.
+import type { SqlDriver } from '../../storage/driver.ts'
+import { metaMigrations } from '../../storage/migrations/index.ts'
+import { migrate } from '../../storage/migrate.ts'
+import type { TopicConfig } from './topic-config.ts'
+
+export interface TopicRecord {
+  name: string
+  topicId: string
+  partitions: number
+  replicationFactor: number
+  createdAt: number
+  config: TopicConfig
+}
+
+export interface CommittedOffset {
+  topic: string
+  partition: number
+  offset: number
+  metadata: string
+  commitTimestamp: number
+}
+
+export class MetadataStore {
+  constructor(private readonly db: SqlDriver) {
+    migrate(db, metaMigrations)
+  }
+
+  topics(): TopicRecord[] {
+    const configs = new Map<string, TopicConfig>()
+    for (const r of this.db.prepare('SELECT topic, key, value FROM topic_configs').all()) {
+      const t = String(r.topic)
+      if (!configs.has(t)) configs.set(t, {})
+      configs.get(t)![String(r.key)] = String(r.value)
+    }
+    return this.db
+      .prepare('SELECT name, topic_id, partitions, replication_factor, created_at FROM topics ORDER BY name')
+      .all()
+      .map((r) => ({
+        name: String(r.name),
+        topicId: String(r.topic_id),
+        partitions: Number(r.partitions),
+        replicationFactor: Number(r.replication_factor),
+        createdAt: Number(r.created_at),
+        config: configs.get(String(r.name)) ?? {},
+      }))
+  }
+
+  insertTopic(t: TopicRecord): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO topics (name, topic_id, partitions, replication_factor, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(t.name, t.topicId, t.partitions, t.replicationFactor, t.createdAt)
+      const put = this.db.prepare('INSERT INTO topic_configs (topic, key, value) VALUES (?, ?, ?)')
+      for (const [k, v] of Object.entries(t.config)) put.run(t.name, k, v)
+    })
+  }
+
+  deleteTopic(name: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM topics WHERE name = ?').run(name)
+      this.db.prepare('DELETE FROM topic_configs WHERE topic = ?').run(name)
+      this.db.prepare('DELETE FROM consumer_offsets WHERE topic = ?').run(name)
+    })
+  }
+
+  /** Issues a new producer id (epoch 0), or bumps the epoch of an existing one. */
+  initProducer(now: number, existing?: number): { producerId: number; producerEpoch: number } | undefined {
+    return this.db.transaction(() => {
+      if (existing !== undefined) {
+        const row = this.db.prepare('SELECT producer_epoch FROM producer_ids WHERE producer_id = ?').get(existing)
+        if (!row) return undefined
+        const epoch = Number(row.producer_epoch) + 1
+        this.db.prepare('UPDATE producer_ids SET producer_epoch = ?, updated_at = ? WHERE producer_id = ?').run(epoch, now, existing)
+        return { producerId: existing, producerEpoch: epoch }
+      }
+      const row = this.db.prepare('SELECT COALESCE(MAX(producer_id), -1) + 1 AS id FROM producer_ids').get()!
+      const producerId = Number(row.id)
+      this.db.prepare('INSERT INTO producer_ids (producer_id, producer_epoch, updated_at) VALUES (?, 0, ?)').run(producerId, now)
+      return { producerId, producerEpoch: 0 }
+    })
+  }
+
+  producerEpoch(producerId: number): number | undefined {
+    const row = this.db.prepare('SELECT producer_epoch FROM producer_ids WHERE producer_id = ?').get(producerId)
+    return row ? Number(row.producer_epoch) : undefined
+  }
+
+  commitOffsets(group: string, offsets: CommittedOffset[]): void {
+    const put = this.db.prepare(
+      'INSERT INTO consumer_offsets (group_id, topic, partition, committed_offset, metadata, commit_timestamp) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset, ' +
+        'metadata = excluded.metadata, commit_timestamp = excluded.commit_timestamp',
+    )
+    this.db.transaction(() => {
+      for (const o of offsets) put.run(group, o.topic, o.partition, o.offset, o.metadata, o.commitTimestamp)
+    })
+  }
+
+  committedOffsets(group: string): CommittedOffset[] {
+    return this.db
+      .prepare(
+        'SELECT topic, partition, committed_offset, metadata, commit_timestamp FROM consumer_offsets WHERE group_id = ? ORDER BY topic, partition',
+      )
+      .all(group)
+      .map((r) => ({
+        topic: String(r.topic),
+        partition: Number(r.partition),
+        offset: Number(r.committed_offset),
+        metadata: String(r.metadata),
+        commitTimestamp: Number(r.commit_timestamp),
+      }))
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,126 @@
+// A partition as the broker serves it: its log, the group commit queue in front of it, the
+// high watermark, and the long-poll waiters that wake when the high watermark moves.
+import type { Runtime, TimerHandle } from '../core/clock.ts'
+import { assert, EdgelogError } from '../core/errors.ts'
+import type { AppendRequest, AppendResult, PartitionLog } from '../log/partition-log.ts'
+
+/** At most this many bytes wait in one partition's group commit queue. */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024
+
+interface Queued {
+  request: AppendRequest
+  resolve: (r: AppendResult) => void
+}
+
+interface Waiter {
+  offset: number
+  resolve: () => void
+  timer: TimerHandle
+}
+
+export class Partition {
+  leaderEpoch = 0
+  private hw: number
+  private queue: Queued[] = []
+  private queuedBytes = 0
+  private flushScheduled = false
+  private waiters = new Set<Waiter>()
+  /** Set when an append committed since the last fsync tick (the `batch` fsync policy). */
+  dirty = false
+
+  constructor(
+    readonly topic: string,
+    readonly index: number,
+    readonly log: PartitionLog,
+    private readonly runtime: Runtime,
+    private readonly onAppend?: (p: Partition, records: number, bytes: number) => void,
+  ) {
+    // One replica: everything in the log is committed.
+    this.hw = log.logEndOffset
+  }
+
+  get highWatermark(): number {
+    return this.hw
+  }
+
+  get waiting(): number {
+    return this.waiters.size
+  }
+
+  /**
+   * Queues a batch for the next group commit: every append that arrives before the deferred
+   * flush runs goes into one SQLite transaction.
+   */
+  append(request: AppendRequest): Promise<AppendResult> {
+    if (this.queuedBytes + request.batch.byteLength > MAX_QUEUED_BYTES) {
+      return Promise.resolve({ ok: false, error: new EdgelogError('THROTTLED', `partition ${this.topic}-${this.index} has too much queued`) })
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ request, resolve })
+      this.queuedBytes += request.batch.byteLength
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        this.runtime.timers.defer(() => this.flush())
+      }
+    })
+  }
+
+  /** Runs the group commit now (also called on shutdown). */
+  flush(): void {
+    this.flushScheduled = false
+    if (this.queue.length === 0) return
+    const queued = this.queue
+    this.queue = []
+    this.queuedBytes = 0
+    const results = this.log.appendAsLeader(
+      queued.map((q) => q.request),
+      this.leaderEpoch,
+      this.runtime.clock.now(),
+    )
+    let records = 0
+    let bytes = 0
+    for (let i = 0; i < queued.length; i++) {
+      const r = results[i]!
+      if (r.ok && !r.duplicate) {
+        records += r.lastOffset - r.baseOffset + 1
+        bytes += queued[i]!.request.batch.byteLength
+      }
+    }
+    if (records > 0) {
+      this.dirty = true
+      this.setHighWatermark(this.log.logEndOffset)
+      this.onAppend?.(this, records, bytes)
+    }
+    for (let i = 0; i < queued.length; i++) queued[i]!.resolve(results[i]!)
+  }
+
+  setHighWatermark(offset: number): void {
+    assert(offset >= this.hw, `high watermark ${offset} moved back from ${this.hw}`)
+    assert(offset <= this.log.logEndOffset, 'high watermark never passes the log end')
+    if (offset === this.hw) return
+    this.hw = offset
+    for (const w of this.waiters) {
+      if (offset > w.offset) this.wake(w)
+    }
+  }
+
+  /** Resolves when a record at or after `offset` is readable, or after `ms`. */
+  waitFor(offset: number, ms: number): Promise<void> {
+    if (this.hw > offset || ms <= 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const w: Waiter = { offset, resolve, timer: this.runtime.timers.setTimeout(() => this.wake(w), ms) }
+      this.waiters.add(w)
+    })
+  }
+
+  private wake(w: Waiter): void {
+    if (!this.waiters.delete(w)) return
+    this.runtime.timers.clearTimeout(w.timer)
+    w.resolve()
+  }
+
+  /** Wakes every waiter (shutdown, topic deletion). */
+  wakeAll(): void {
+    for (const w of [...this.waiters]) this.wake(w)
+  }
+}

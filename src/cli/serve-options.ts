@@ -1,0 +1,52 @@
+// `edgelog serve` options: flags, with PORT / EDGELOG_* environment fallbacks.
+import { z } from 'zod'
+import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
+import { DEFAULT_LIMITS } from '../api/limits.ts'
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+export const ServeOptionsSchema = z
+  .object({
+    port: int(0, 65535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    data: z.string().min(1).default('./data'),
+    fsync: z.enum(['always', 'batch', 'off']).default(DEFAULT_BROKER_OPTIONS.fsync),
+    'fsync-interval-ms': int(1, 60_000).default(DEFAULT_BROKER_OPTIONS.fsyncIntervalMs),
+    'node-id': int(0, 1_000_000).default(0),
+    'max-request-bytes': int(1024, 1024 * 1024 * 1024).default(DEFAULT_LIMITS.maxRequestBytes),
+    'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
+    'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
+    'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+  })
+  .strict()
+
+export type ServeOptions = z.infer<typeof ServeOptionsSchema>
+
+export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
+                    [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
+                    [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
+  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
+
+/** Parses `--flag value` / `--flag=value` pairs; every flag of serve takes a value. */
+export function parseServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
+  const flags: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'\n${SERVE_USAGE}`)
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined) throw new Error(`--${name} needs a value\n${SERVE_USAGE}`)
+    flags[name] = value
+  }
+  if (flags.port === undefined && env.PORT) flags.port = env.PORT
+  if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
+  if (flags.fsync === undefined && env.EDGELOG_FSYNC) flags.fsync = env.EDGELOG_FSYNC
+  const parsed = ServeOptionsSchema.safeParse(flags)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const where = issue.code === 'unrecognized_keys' ? `unknown option --${issue.keys[0]}` : `--${String(issue.path[0])}: ${issue.message}`
+    throw new Error(`${where}\n${SERVE_USAGE}`)
+  }
+  return parsed.data
+}

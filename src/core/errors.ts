@@ -1,0 +1,58 @@
+// Every failure a client can see carries one of these codes (Kafka's error names where one
+// fits) and an HTTP status. Nothing else reaches a client: unknown errors become
+// KAFKA_STORAGE_ERROR / INTERNAL with a generic message, never a stack trace or SQL.
+
+export const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  INVALID_TOPIC: 400,
+  INVALID_PARTITIONS: 400,
+  INVALID_REPLICATION_FACTOR: 400,
+  INVALID_CONFIG: 400,
+  INVALID_RECORD: 400,
+  INVALID_OFFSET: 400,
+  UNKNOWN_PRODUCER_ID: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  UNKNOWN_TOPIC_OR_PARTITION: 404,
+  METHOD_NOT_ALLOWED: 405,
+  TOPIC_ALREADY_EXISTS: 409,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 409,
+  INVALID_PRODUCER_EPOCH: 409,
+  REQUEST_TIMED_OUT: 408,
+  MESSAGE_TOO_LARGE: 413,
+  RECORD_LIST_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  OFFSET_OUT_OF_RANGE: 416,
+  THROTTLED: 429,
+  CORRUPT_MESSAGE: 500,
+  KAFKA_STORAGE_ERROR: 500,
+  INTERNAL: 500,
+  NOT_ENOUGH_REPLICAS: 503,
+  NOT_LEADER_OR_FOLLOWER: 503,
+  SHUTTING_DOWN: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export class EdgelogError extends Error {
+  override readonly name = 'EdgelogError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code]
+  }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new EdgelogError(code, message)
+}
+
+/** An invariant that must hold; a violation is a bug, never a client error. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`)
+}

@@ -1,0 +1,229 @@
+// One partition replica's durable log: Kafka record batches stored whole in SQLite, with
+// dense monotonic offsets, the leader epoch cache and idempotent producer state. Every append
+// is one SQLite transaction, so after a crash a batch is either wholly there or not at all.
+import type { SqlDriver, SqlRow } from '../../storage/driver.ts'
+import { partitionMigrations } from '../../storage/migrations/index.ts'
+import { migrate } from '../../storage/migrate.ts'
+import { readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, verifyBatchCrc, type BatchHeader } from '../codec/record-batch.ts'
+import { assert, EdgelogError } from '../core/errors.ts'
+import { LeaderEpochCache } from './leader-epoch-cache.ts'
+import { ProducerStateManager, type ProducerEntry } from './producer-state.ts'
+
+export interface StoredBatch {
+  baseOffset: number
+  lastOffset: number
+  data: Uint8Array
+}
+
+export interface AppendRequest {
+  /** An encoded batch; its base offset and leader epoch are assigned by the log. */
+  batch: Uint8Array
+  header: BatchHeader
+}
+
+export type AppendResult =
+  | { ok: true; baseOffset: number; lastOffset: number; duplicate: boolean }
+  | { ok: false; error: EdgelogError }
+
+const STATE_LOG_START = 'log_start_offset'
+
+export class PartitionLog {
+  readonly epochs: LeaderEpochCache
+  readonly producers = new ProducerStateManager()
+  private _logStartOffset: number
+  private _logEndOffset: number
+  private _sizeBytes: number
+  private readonly sql
+
+  private constructor(readonly db: SqlDriver) {
+    migrate(db, partitionMigrations)
+    this.sql = {
+      insertBatch: db.prepare(
+        'INSERT INTO batches (base_offset, last_offset, leader_epoch, max_timestamp, producer_id, size_bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertEpoch: db.prepare('INSERT INTO leader_epochs (epoch, start_offset) VALUES (?, ?)'),
+      upsertProducer: db.prepare(
+        'INSERT INTO producer_state (producer_id, producer_epoch, last_sequence, recent_batches, last_timestamp) VALUES (?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (producer_id) DO UPDATE SET producer_epoch = excluded.producer_epoch, last_sequence = excluded.last_sequence, ' +
+          'recent_batches = excluded.recent_batches, last_timestamp = excluded.last_timestamp',
+      ),
+      setState: db.prepare('INSERT INTO partition_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      containing: db.prepare('SELECT base_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      readFrom: db.prepare('SELECT base_offset, last_offset, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      byTimestamp: db.prepare(
+        'SELECT base_offset, last_offset, data FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
+      ),
+    }
+    const start = db.prepare('SELECT value FROM partition_state WHERE key = ?').get(STATE_LOG_START)
+    const last = db.prepare('SELECT last_offset FROM batches ORDER BY base_offset DESC LIMIT 1').get()
+    const first = db.prepare('SELECT base_offset FROM batches ORDER BY base_offset LIMIT 1').get()
+    const size = db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches').get()
+    this._logStartOffset = start ? Number(start.value) : first ? Number(first.base_offset) : 0
+    this._logEndOffset = last ? Number(last.last_offset) + 1 : this._logStartOffset
+    this._sizeBytes = Number(size!.s)
+    this.epochs = new LeaderEpochCache(
+      db.prepare('SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch').all().map((r) => ({
+        epoch: Number(r.epoch),
+        startOffset: Number(r.start_offset),
+      })),
+    )
+    this.producers.load(
+      db.prepare('SELECT * FROM producer_state').all().map((r) => ({
+        producerId: Number(r.producer_id),
+        producerEpoch: Number(r.producer_epoch),
+        lastSequence: Number(r.last_sequence),
+        recent: JSON.parse(String(r.recent_batches)),
+        lastTimestamp: Number(r.last_timestamp),
+      })),
+    )
+  }
+
+  static open(db: SqlDriver): PartitionLog {
+    return new PartitionLog(db)
+  }
+
+  get logStartOffset(): number {
+    return this._logStartOffset
+  }
+  get logEndOffset(): number {
+    return this._logEndOffset
+  }
+  get sizeBytes(): number {
+    return this._sizeBytes
+  }
+
+  /**
+   * Appends batches as the partition leader in one transaction: each gets the next offsets and
+   * the leader epoch. Idempotent producer batches are checked against the producer state;
+   * a refused or duplicate batch does not stop the others. If the transaction fails, nothing
+   * was appended and every request fails with the same error.
+   */
+  appendAsLeader(requests: AppendRequest[], leaderEpoch: number, now: number): AppendResult[] {
+    const results: AppendResult[] = []
+    const start = this._logEndOffset
+    const latestEpoch = this.epochs.latest?.epoch ?? -1
+    assert(leaderEpoch >= latestEpoch, `append in epoch ${leaderEpoch} after epoch ${latestEpoch}`)
+    const newEpoch = leaderEpoch !== latestEpoch
+    let next = start
+    let added = 0
+    try {
+      this.db.transaction(() => {
+        if (newEpoch) this.sql.insertEpoch.run(leaderEpoch, start)
+        for (const { batch, header } of requests) {
+          const count = header.lastOffsetDelta + 1
+          let persist: ProducerEntry | undefined
+          if (header.producerId >= 0) {
+            const firstSeq = header.baseSequence
+            const lastSeq = firstSeq + count - 1
+            let verdict
+            try {
+              verdict = this.producers.check(header.producerId, header.producerEpoch, firstSeq, lastSeq)
+            } catch (err) {
+              if (!(err instanceof EdgelogError)) throw err
+              results.push({ ok: false, error: err })
+              continue
+            }
+            if (verdict.kind === 'duplicate') {
+              results.push({ ok: true, baseOffset: verdict.baseOffset, lastOffset: verdict.baseOffset + count - 1, duplicate: true })
+              continue
+            }
+            persist = this.producers.stage(header.producerId, header.producerEpoch, firstSeq, lastSeq, next, now)
+          }
+          setBaseOffset(batch, next)
+          setPartitionLeaderEpoch(batch, leaderEpoch)
+          const last = next + count - 1
+          this.sql.insertBatch.run(next, last, leaderEpoch, header.maxTimestamp, header.producerId, batch.byteLength, batch)
+          if (persist) {
+            this.sql.upsertProducer.run(
+              persist.producerId,
+              persist.producerEpoch,
+              persist.lastSequence,
+              JSON.stringify(persist.recent),
+              persist.lastTimestamp,
+            )
+          }
+          results.push({ ok: true, baseOffset: next, lastOffset: last, duplicate: false })
+          next = last + 1
+          added += batch.byteLength
+        }
+      })
+    } catch (err) {
+      this.producers.rollback()
+      const error = new EdgelogError('KAFKA_STORAGE_ERROR', 'the partition log could not be written')
+      ;(error as { cause?: unknown }).cause = err
+      return requests.map(() => ({ ok: false, error }))
+    }
+    this.producers.commit()
+    if (newEpoch) this.epochs.assign(leaderEpoch, start)
+    assert(next >= start, 'log end offset moves forward')
+    this._logEndOffset = next
+    this._sizeBytes += added
+    return results
+  }
+
+  /**
+   * Batches holding offsets in [from, upTo), at most maxBytes of them but always at least one
+   * batch when one exists (a batch larger than maxBytes must never stall a consumer).
+   * Every batch's CRC is checked: a corrupt batch is an error, never data.
+   */
+  read(from: number, upTo: number, maxBytes: number): StoredBatch[] {
+    if (from >= upTo || from >= this._logEndOffset) return []
+    const containing = this.sql.containing.get(from)
+    const start = containing ? Number(containing.base_offset) : from
+    const out: StoredBatch[] = []
+    let bytes = 0
+    let cursor = start
+    // Read in pages so a large maxBytes never loads an unbounded number of rows at once.
+    for (;;) {
+      const rows = this.sql.readFrom.all(cursor, 64)
+      if (rows.length === 0) return out
+      for (const row of rows) {
+        const batch = this.toBatch(row)
+        if (batch.baseOffset >= upTo) return out
+        if (out.length > 0 && bytes + batch.data.byteLength > maxBytes) return out
+        out.push(batch)
+        bytes += batch.data.byteLength
+        cursor = batch.lastOffset + 1
+        if (bytes >= maxBytes) return out
+      }
+    }
+  }
+
+  /** The first batch with a record whose timestamp is ≥ ts, at or after `from`. */
+  firstBatchWithTimestamp(ts: number, from: number): StoredBatch | undefined {
+    const row = this.sql.byTimestamp.get(ts, from)
+    return row ? this.toBatch(row) : undefined
+  }
+
+  private toBatch(row: SqlRow): StoredBatch {
+    const data = row.data as Uint8Array
+    const baseOffset = Number(row.base_offset)
+    if (!verifyBatchCrc(data)) {
+      throw new EdgelogError('CORRUPT_MESSAGE', `the batch at offset ${baseOffset} failed its CRC check`)
+    }
+    const header = readBatchHeader(data)
+    if (header.baseOffset !== baseOffset || header.baseOffset + header.lastOffsetDelta !== Number(row.last_offset)) {
+      throw new EdgelogError('CORRUPT_MESSAGE', `the batch at offset ${baseOffset} does not match its index`)
+    }
+    return { baseOffset, lastOffset: Number(row.last_offset), data }
+  }
+
+  /** Advances the log start offset (retention, or a consumer-visible delete of old records). */
+  advanceLogStart(offset: number): void {
+    if (offset <= this._logStartOffset) return
+    assert(offset <= this._logEndOffset, 'log start offset never passes the log end')
+    // Batches wholly below `offset` go; the batch containing it stays (reads skip its head).
+    const containing = this.sql.containing.get(offset)
+    const keepFrom = containing ? Number(containing.base_offset) : offset
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM batches WHERE base_offset < ?').run(keepFrom)
+      this.sql.setState.run(STATE_LOG_START, offset)
+    })
+    this._logStartOffset = offset
+    this._sizeBytes = Number(this.db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches').get()!.s)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,72 @@
+// Starts a real `edgelog serve` process on a loopback port for integration tests.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+export const BUN = join(ROOT, 'node_modules/.bin/bun')
+
+export interface TestServer {
+  url: string
+  port: number
+  dataDir: string
+  proc: ChildProcess
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string
+  /** Sends a signal and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export function tempDir(prefix = 'edgelog-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * Spawns `bun edge/bun/serve.ts --port <port> --data <dir>` and resolves once the process
+ * printed its listening line and /healthz answers 200. Port 0 lets the OS pick a free port.
+ */
+export async function startServer(
+  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir()
+  const args = ['edge/bun/serve.ts', '--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
+  const proc = spawn(BUN, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout!.on('data', (d) => (out += d))
+  proc.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null))))
+  const deadline = Date.now() + 15_000
+  let port = 0
+  while (Date.now() < deadline) {
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
+    if (m) {
+      port = Number(m[1])
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`)
+        if (r.status === 200) break
+      } catch {}
+    }
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited early:\n${out}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  if (!port) {
+    proc.kill('SIGKILL')
+    throw new Error(`server did not start in time:\n${out}`)
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    proc,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      return exited
+    },
+  }
+}
