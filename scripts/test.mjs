@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bun = join(root, 'node_modules', '.bin', 'bun')
 const paths = process.argv.slice(2)
-const child = spawn(bun, ['test', ...(paths.length ? paths : ['test/'])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+const child = spawn(bun, ['test', '--timeout', '60000', ...(paths.length ? paths : ['test/'])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
 let tail = ''
 const keep = (chunk, out) => {
   out.write(chunk)

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
-import { parseServeOptions } from '../../src/cli/serve-options.ts'
+import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 
 export async function main(argv: string[]): Promise<void> {
@@ -11,6 +11,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     options = parseServeOptions(argv, process.env)
   } catch (err) {
+    if (err instanceof ServeHelp) {
+      console.log(err.message)
+      process.exit(0)
+    }
     console.error((err as Error).message)
     process.exit(2)
   }
@@ -31,8 +35,9 @@ export async function main(argv: string[]): Promise<void> {
     port: options.port,
     hostname: options.host,
     fetch: app.fetch,
-    // The body limit is enforced while streaming (src/api/body.ts); this is Bun's own ceiling.
-    maxRequestBodySize: options['max-request-bytes'] + 1,
+    // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
+    // with our JSON error; Bun's own ceiling would answer a bare 413 first.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 60,
   })
   console.log(`edgelog listening on http://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)

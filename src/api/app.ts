@@ -31,7 +31,7 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.get('/metrics', (c) => c.text(broker.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
 
   app.post('/v1/producers', async (c) => {
-    const hasBody = c.req.header('content-length') !== '0' && c.req.header('content-type') !== undefined
+    const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
     return c.json(broker.initProducer(body.producerId))
   })

@@ -1,7 +1,7 @@
 // Request bodies are read with a byte limit that does not trust Content-Length: the stream is
 // counted as it arrives, so a lying or missing length still cannot make us buffer more.
 import { EdgelogError } from '../core/errors.ts'
-import { jsonTooDeep } from './json-depth.ts'
+import { jsonProblem } from './json-guard.ts'
 
 /** Values may nest this deep; real payloads stay far below it. */
 export const MAX_JSON_DEPTH = 64
@@ -18,7 +18,14 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {
-    const { done, value } = await reader.read()
+    let chunk: ReadableStreamReadResult<Uint8Array>
+    try {
+      chunk = await reader.read()
+    } catch {
+      // The client went away or the body was malformed on the wire: its problem, not ours.
+      throw new EdgelogError('INVALID_REQUEST', 'the request body could not be read')
+    }
+    const { done, value } = chunk
     if (done) break
     total += value.byteLength
     if (total > maxBytes) {
@@ -46,7 +53,8 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 export function parseJsonText(text: string, what = 'the request body'): unknown {
-  if (jsonTooDeep(text, MAX_JSON_DEPTH)) throw new EdgelogError('INVALID_REQUEST', `${what} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  const problem = jsonProblem(text, MAX_JSON_DEPTH)
+  if (problem) throw new EdgelogError('INVALID_REQUEST', `${what} is refused: ${problem}`)
   try {
     return JSON.parse(text)
   } catch {

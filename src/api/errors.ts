@@ -13,7 +13,12 @@ export function errorBody(code: ErrorCode, message: string) {
 export function toEdgelogError(err: unknown): EdgelogError {
   if (err instanceof EdgelogError) return err
   if (err instanceof ZodError) return new EdgelogError('INVALID_REQUEST', describeZodError(err))
-  if (err instanceof CodecError) return new EdgelogError('CORRUPT_MESSAGE', 'a stored record batch could not be decoded')
+  if (err instanceof CodecError) {
+    // A record the client built wrong is its error; bytes that do not decode are corruption.
+    if (err.code === 'INVALID_RECORD') return new EdgelogError('INVALID_RECORD', err.message)
+    if (err.code === 'UNSUPPORTED_COMPRESSION_TYPE') return new EdgelogError('UNSUPPORTED_COMPRESSION_TYPE', err.message)
+    return new EdgelogError('CORRUPT_MESSAGE', 'a stored record batch could not be decoded')
+  }
   return new EdgelogError('INTERNAL', 'internal error')
 }
 

@@ -8,6 +8,10 @@ import { boundedInt, parseAcks, parseNonNegativeInt, parseOffsetSpec, parseParti
 import { renderRecord, toProduceRecord } from './record-json.ts'
 import { JsonRecordSchema, PartitionProduceBodySchema, ProduceBodySchema } from './schemas.ts'
 
+function tooManyRecords(limits: ApiLimits) {
+  return new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
+}
+
 /** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records. */
 async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, partitioned: boolean) {
   const kind = bodyKind(req)
@@ -17,22 +21,25 @@ async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, 
   if (kind === 'json') {
     json = (partitioned ? PartitionProduceBodySchema : ProduceBodySchema).parse(parseJsonText(text))
   } else {
-    const records: unknown[] = []
+    const records: ProduceRecord[] = []
     let line = 0
     for (const raw of text.split('\n')) {
       line++
       if (raw.trim() === '') continue
-      if (records.length >= limits.maxRecordsPerRequest) break
+      if (records.length >= limits.maxRecordsPerRequest) throw tooManyRecords(limits)
       const parsed = JsonRecordSchema.safeParse(parseJsonText(raw, `NDJSON line ${line}`))
       if (!parsed.success) throw new EdgelogError('INVALID_REQUEST', `NDJSON line ${line}: ${parsed.error.issues[0]?.message ?? 'not a record'}`)
-      records.push(parsed.data)
+      try {
+        records.push(toProduceRecord(parsed.data, records.length, now))
+      } catch (err) {
+        if (err instanceof EdgelogError) throw new EdgelogError(err.code, `NDJSON line ${line}: ${err.message}`)
+        throw err
+      }
     }
     if (records.length === 0) throw new EdgelogError('INVALID_REQUEST', 'the NDJSON body has no records')
-    json = { records }
+    return { records, producer: undefined }
   }
-  if (json.records.length > limits.maxRecordsPerRequest) {
-    throw new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
-  }
+  if (json.records.length > limits.maxRecordsPerRequest) throw tooManyRecords(limits)
   const records: ProduceRecord[] = json.records.map((r, i) => toProduceRecord(r as never, i, now))
   return { records, producer: json.producer }
 }

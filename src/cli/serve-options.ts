@@ -27,11 +27,19 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
   PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
 
+/** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
+export class ServeHelp extends Error {
+  constructor() {
+    super(SERVE_USAGE)
+  }
+}
+
 /** Parses `--flag value` / `--flag=value` pairs; every flag of serve takes a value. */
 export function parseServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
   const flags: Record<string, string> = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
+    if (arg === '--help' || arg === '-h') throw new ServeHelp()
     if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'\n${SERVE_USAGE}`)
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)

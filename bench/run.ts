@@ -1,0 +1,33 @@
+// `npm run bench`: every benchmark, one table each. Numbers go to bench/RESULTS.md.
+import { benchEndToEnd, benchHttpProduce } from './http.ts'
+import { benchLogAppend } from './log.ts'
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const only = process.argv[2]
+
+if (!only || only === 'log') {
+  console.log('\n## Log append (no HTTP): the storage ceiling')
+  const rows = [
+    benchLogAppend({ fsync: 'batch', batchesPerCommit: 1, totalRecords: 2_000_000 }),
+    benchLogAppend({ fsync: 'batch', batchesPerCommit: 8, totalRecords: 2_000_000 }),
+    benchLogAppend({ fsync: 'always', batchesPerCommit: 1, totalRecords: 1_000_000 }),
+  ]
+  console.table(rows.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'MB/s': fmt(r.mbPerSec, 1) })))
+}
+
+if (!only || only === 'http') {
+  console.log('\n## Produce over HTTP: 100-byte values')
+  const rows = []
+  for (const fsync of ['batch', 'always']) {
+    rows.push(await benchHttpProduce({ partitions: 1, keyed: false, seconds: 5, inFlight: 4, fsync }))
+    rows.push(await benchHttpProduce({ partitions: 8, keyed: false, seconds: 5, inFlight: 8, fsync }))
+    rows.push(await benchHttpProduce({ partitions: 8, keyed: true, seconds: 5, inFlight: 8, fsync }))
+  }
+  console.table(rows.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'server RSS MB': fmt(r.serverRssMb) })))
+}
+
+if (!only || only === 'e2e') {
+  console.log('\n## End-to-end latency: produce → long-poll fetch')
+  const rows = [await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'batch' }), await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'always' })]
+  console.table(rows.map((r) => ({ case: r.case, records: r.records, 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2), 'max ms': fmt(r.maxMs, 2) })))
+}

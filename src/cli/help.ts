@@ -1,0 +1,96 @@
+// Usage text, kept in one place so `edgelog --help` and each command's `--help` agree.
+// test/unit/cli-args.test.ts checks that every flag a command accepts is documented here.
+
+const common = `Common flags:
+  --url URL        the node to talk to (default $EDGELOG_URL, else http://127.0.0.1:8080)
+  -h, --help       show this help
+`
+
+const main = `edgelog: a Kafka-style event log for the edge
+
+Usage: edgelog COMMAND [flags]
+
+Commands:
+  serve      run a node (edgelog serve --help)
+  topics     create, list, describe and delete topics
+  produce    send lines or JSON records from stdin to a topic
+  consume    print records of a topic to stdout
+
+Run 'edgelog COMMAND --help' for a command's flags.
+Exit codes: 0 ok, 1 the server or the input refused (error: CODE: message), 2 usage error,
+130 interrupted.
+`
+
+const topics = `Usage:
+  edgelog topics create NAME [--partitions N] [--replication-factor N] [--config key=value ...]
+  edgelog topics list
+  edgelog topics describe NAME
+  edgelog topics delete NAME
+
+Flags:
+  --partitions N           partitions of a new topic (default 1)
+  --replication-factor N   copies of each partition (default: the server's)
+  --config key=value       topic config in Kafka's spelling, repeatable, e.g.
+                           --config retention.ms=86400000 --config cleanup.policy=compact
+  --json                   print the server's JSON answer instead of a table
+${common}`
+
+const produce = `Usage: edgelog produce TOPIC [flags] < input
+
+Reads stdin and sends one record per line, in batches.
+
+Flags:
+  --format lines|ndjson   lines (default): each line is a string value;
+                          ndjson: each line is a JSON value
+  --records               with ndjson, a line that is an object with a "value" field is a
+                          whole record: {"key", "value", "headers", "partition", "timestamp"}
+  --key K                 give every record the key K (same key, same partition)
+  --key-field F           with ndjson, take the key from field F of each value
+  --partition P           send every record to partition P
+  --acks 0|1|all          durability to wait for (default: the server's)
+  --batch-size N          records per request (default 1000)
+  --linger-ms N           wait up to N ms for a batch to fill (default 20)
+  --max-in-flight N       requests in flight at once (default 1); above 1 records of one
+                          partition may be stored out of order if a request is slow
+${common}
+A summary (records, bytes, seconds, records/s) goes to stderr; on a terminal a live
+records/s line is shown while it runs. The first error stops the run with exit code 1.
+`
+
+const consume = `Usage: edgelog consume TOPIC [flags]
+
+Prints the records of every partition (or one) to stdout.
+
+Flags:
+  --from earliest|latest|OFFSET   where to start (default earliest)
+  --partition P                   read only partition P
+  --group G                       start from group G's committed offsets (else --from) and
+                                  commit after printing each batch
+  --follow                        keep waiting for new records until Ctrl-C or stdin closes;
+                                  without it, stop at the high watermark seen at start
+  --max-records N                 stop after N records
+  --format ndjson|value           ndjson (default): one JSON object per record
+                                  {topic, partition, offset, key, value, headers, timestamp};
+                                  value: only the value, strings raw, others as JSON
+${common}
+Note: with --follow a closed stdin ends the run; use '< /dev/tty' or keep a pipe open when
+running it from a service manager or 'docker run' without -i.
+`
+
+// serve's flags belong to the server (src/cli/serve-options.ts prints them); repeating them
+// here would drift.
+const serve = `Usage: edgelog serve [flags]
+
+Runs a node in this process. 'edgelog serve --help' lists its flags.
+`
+
+const texts: Record<string, string> = { topics, produce, consume, serve }
+
+export function mainHelp(): string {
+  return main
+}
+
+/** Help for one command, or undefined when there is no such command. */
+export function commandHelp(command: string): string | undefined {
+  return Object.hasOwn(texts, command) ? texts[command] : undefined
+}

@@ -1,0 +1,367 @@
+// A thin client for the v1 HTTP contract: one method per endpoint, every answer validated.
+// It never retries on its own; errors say whether a retry is safe (EdgelogError.retriable)
+// and the caller, who knows whether the request was idempotent, decides.
+import type { z } from 'zod'
+import { EdgelogError } from './errors.ts'
+import {
+  type Acks,
+  type CreateTopicRequest,
+  type FetchPosition,
+  type OffsetCommit,
+  type ProduceRecord,
+  type ProducerBatchState,
+  CommitOffsetsResponse,
+  CommittedOffsetsResponse,
+  DeleteTopicResponse,
+  ErrorBody,
+  FetchResponse,
+  GroupLagResponse,
+  InitProducerResponse,
+  OffsetForTimestampResponse,
+  ProduceResponse,
+  TopicDescription,
+  TopicList,
+} from './schemas.ts'
+
+/** How long a request may take unless the caller says otherwise. Long polls add their waitMs. */
+export const requestTimeoutMsDefault = 30_000
+/** A larger answer is refused rather than buffered: fetches are bounded by maxBytes anyway. */
+export const responseBytesMaxDefault = 64 * 1024 * 1024
+
+export type FetchFunction = (request: Request) => Promise<Response>
+
+export interface HttpClientOptions {
+  /** Base URL of any node, e.g. `http://127.0.0.1:8080`. */
+  url: string
+  /** Defaults to the global fetch; pass one to add auth, tracing or a test double. */
+  fetch?: FetchFunction
+  /** Sent with every request (e.g. `authorization`). */
+  headers?: Record<string, string>
+  timeoutMs?: number
+  responseBytesMax?: number
+}
+
+export interface RequestOptions {
+  /** Aborting rejects with the signal's reason, not with an EdgelogError. */
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export interface ProduceOptions extends RequestOptions {
+  acks?: Acks
+}
+
+export interface ProduceToPartitionOptions extends ProduceOptions {
+  producer?: ProducerBatchState
+}
+
+export interface FetchRecordsOptions extends RequestOptions {
+  offset: FetchPosition
+  maxRecords?: number
+  maxBytes?: number
+  /** Long poll: the server holds the request up to this long when there is nothing to read. */
+  waitMs?: number
+}
+
+interface Call<S extends z.ZodType> {
+  method: 'GET' | 'POST' | 'DELETE'
+  path: string
+  query?: Record<string, string | number | undefined>
+  body?: unknown
+  schema: S
+  options?: RequestOptions | undefined
+  /** Extra time on top of the timeout, for long polls. */
+  waitMs?: number | undefined
+}
+
+export class HttpClient {
+  readonly url: string
+  readonly #fetch: FetchFunction
+  readonly #headers: Record<string, string>
+  readonly #timeoutMs: number
+  readonly #responseBytesMax: number
+
+  constructor(options: HttpClientOptions) {
+    const base = new URL(options.url) // throws a TypeError on a malformed URL, at construction
+    this.url = base.href.replace(/\/+$/, '')
+    this.#fetch = options.fetch ?? ((request) => globalThis.fetch(request))
+    this.#headers = { ...options.headers }
+    this.#timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault
+    this.#responseBytesMax = options.responseBytesMax ?? responseBytesMaxDefault
+  }
+
+  // ---- topics -----------------------------------------------------------------------------
+
+  createTopic(request: CreateTopicRequest, options?: RequestOptions): Promise<TopicDescription> {
+    return this.#call({ method: 'POST', path: '/v1/topics', body: request, schema: TopicDescription, options })
+  }
+
+  listTopics(options?: RequestOptions): Promise<TopicList> {
+    return this.#call({ method: 'GET', path: '/v1/topics', schema: TopicList, options })
+  }
+
+  describeTopic(topic: string, options?: RequestOptions): Promise<TopicDescription> {
+    return this.#call({ method: 'GET', path: topicPath(topic), schema: TopicDescription, options })
+  }
+
+  deleteTopic(topic: string, options?: RequestOptions): Promise<DeleteTopicResponse> {
+    return this.#call({ method: 'DELETE', path: topicPath(topic), schema: DeleteTopicResponse, options })
+  }
+
+  // ---- produce ----------------------------------------------------------------------------
+
+  /** Offsets come back in request order; with acks=0 every offset is null. */
+  produce(topic: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResponse> {
+    return this.#call({
+      method: 'POST',
+      path: `${topicPath(topic)}/records`,
+      query: { acks: options.acks },
+      body: { records },
+      schema: ProduceResponse,
+      options,
+    })
+  }
+
+  produceToPartition(
+    topic: string,
+    partition: number,
+    records: ProduceRecord[],
+    options: ProduceToPartitionOptions = {},
+  ): Promise<ProduceResponse> {
+    const body = options.producer === undefined ? { records } : { records, producer: options.producer }
+    return this.#call({
+      method: 'POST',
+      path: `${partitionPath(topic, partition)}/records`,
+      query: { acks: options.acks },
+      body,
+      schema: ProduceResponse,
+      options,
+    })
+  }
+
+  /** Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). */
+  initProducer(options?: RequestOptions): Promise<InitProducerResponse> {
+    return this.#call({ method: 'POST', path: '/v1/producers', body: {}, schema: InitProducerResponse, options })
+  }
+
+  // ---- fetch ------------------------------------------------------------------------------
+
+  fetchRecords(topic: string, partition: number, options: FetchRecordsOptions): Promise<FetchResponse> {
+    return this.#call({
+      method: 'GET',
+      path: `${partitionPath(topic, partition)}/records`,
+      query: {
+        offset: options.offset,
+        maxRecords: options.maxRecords,
+        maxBytes: options.maxBytes,
+        waitMs: options.waitMs,
+      },
+      schema: FetchResponse,
+      options,
+      waitMs: options.waitMs,
+    })
+  }
+
+  /** The first offset whose timestamp is at or after `timestamp` (epoch ms); null if none. */
+  offsetForTimestamp(
+    topic: string,
+    partition: number,
+    timestamp: number,
+    options?: RequestOptions,
+  ): Promise<OffsetForTimestampResponse> {
+    return this.#call({
+      method: 'GET',
+      path: `${partitionPath(topic, partition)}/offsets`,
+      query: { timestamp },
+      schema: OffsetForTimestampResponse,
+      options,
+    })
+  }
+
+  // ---- groups -----------------------------------------------------------------------------
+
+  commitOffsets(group: string, offsets: OffsetCommit[], options?: RequestOptions): Promise<CommitOffsetsResponse> {
+    return this.#call({
+      method: 'POST',
+      path: `${groupPath(group)}/offsets`,
+      body: { offsets },
+      schema: CommitOffsetsResponse,
+      options,
+    })
+  }
+
+  committedOffsets(group: string, options?: RequestOptions): Promise<CommittedOffsetsResponse> {
+    return this.#call({ method: 'GET', path: `${groupPath(group)}/offsets`, schema: CommittedOffsetsResponse, options })
+  }
+
+  groupLag(group: string, options?: RequestOptions): Promise<GroupLagResponse> {
+    return this.#call({ method: 'GET', path: `${groupPath(group)}/lag`, schema: GroupLagResponse, options })
+  }
+
+  // ---- node -------------------------------------------------------------------------------
+
+  /** Resolves when the node answers /healthz with 2xx; rejects with an EdgelogError otherwise. */
+  async health(options?: RequestOptions): Promise<void> {
+    const response = await this.#send('GET', '/healthz', undefined, undefined, options, 0)
+    const text = await this.#readText(response)
+    if (!response.ok) throw errorFromResponse(response, text)
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  async #call<S extends z.ZodType>(call: Call<S>): Promise<z.infer<S>> {
+    const response = await this.#send(call.method, call.path, call.query, call.body, call.options, call.waitMs ?? 0)
+    const text = await this.#readText(response)
+    if (!response.ok) throw errorFromResponse(response, text)
+    return parseResponse(call.schema, text, response.status, `${call.method} ${call.path}`)
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    query: Record<string, string | number | undefined> | undefined,
+    body: unknown,
+    options: RequestOptions = {},
+    waitMs: number,
+  ): Promise<Response> {
+    const url = new URL(this.url + path)
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value))
+    }
+    const timeoutMs = (options.timeoutMs ?? this.#timeoutMs) + waitMs
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#headers }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const request = new Request(url, {
+      method,
+      headers,
+      signal,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    try {
+      return await this.#fetch(request)
+    } catch (cause) {
+      throw transportError(cause, options.signal, timeout, timeoutMs, `${method} ${url.pathname}`)
+    }
+  }
+
+  async #readText(response: Response): Promise<string> {
+    try {
+      return await readBodyText(response, this.#responseBytesMax)
+    } catch (cause) {
+      if (cause instanceof EdgelogError) throw cause
+      throw new EdgelogError('NETWORK_EXCEPTION', `reading the response failed: ${messageOf(cause)}`, {
+        status: response.status,
+        cause,
+      })
+    }
+  }
+}
+
+function topicPath(topic: string): string {
+  return `/v1/topics/${encodeURIComponent(topic)}`
+}
+
+function partitionPath(topic: string, partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`partition must be an integer >= 0, got ${partition}`)
+  return `${topicPath(topic)}/partitions/${partition}`
+}
+
+function groupPath(group: string): string {
+  return `/v1/groups/${encodeURIComponent(group)}`
+}
+
+function transportError(
+  cause: unknown,
+  callerSignal: AbortSignal | undefined,
+  timeout: AbortSignal,
+  timeoutMs: number,
+  what: string,
+): unknown {
+  // A caller's abort is not a failure of the request; hand back their reason unchanged.
+  if (callerSignal?.aborted) return callerSignal.reason
+  if (timeout.aborted) {
+    return new EdgelogError('REQUEST_TIMED_OUT', `${what}: no answer within ${timeoutMs} ms`, { cause })
+  }
+  return new EdgelogError('NETWORK_EXCEPTION', `${what}: ${messageOf(cause)}`, { cause })
+}
+
+/** Turns a non-2xx answer into an error carrying the server's code, or a stand-in code. */
+export function errorFromResponse(response: Response, text: string): EdgelogError {
+  const parsed = ErrorBody.safeParse(tryParseJson(text))
+  if (parsed.success) {
+    return new EdgelogError(parsed.data.error.code, parsed.data.error.message, { status: response.status })
+  }
+  // Not our error shape: a proxy, a load balancer, or a server from another version.
+  const code = response.status === 429 ? 'THROTTLED' : 'UNKNOWN_SERVER_ERROR'
+  const snippet = text.length > 200 ? `${text.slice(0, 200)}...` : text
+  const detail = snippet.trim() === '' ? '' : `: ${snippet.trim()}`
+  return new EdgelogError(code, `HTTP ${response.status} ${response.statusText}${detail}`.trim(), {
+    status: response.status,
+  })
+}
+
+/** Validates a 2xx body; a malformed answer becomes INVALID_RESPONSE, never a TypeError later. */
+export function parseResponse<S extends z.ZodType>(schema: S, text: string, status: number, what: string): z.infer<S> {
+  const json = tryParseJson(text)
+  if (json === undefined) {
+    throw new EdgelogError('INVALID_RESPONSE', `${what}: the answer is not JSON`, { status })
+  }
+  const result = schema.safeParse(json)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : ''
+    throw new EdgelogError('INVALID_RESPONSE', `${what}: unexpected answer${where}: ${issue?.message ?? 'invalid'}`, {
+      status,
+      cause: result.error,
+    })
+  }
+  return result.data
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** Reads a body as text, refusing (and cancelling) once it passes bytesMax. */
+async function readBodyText(response: Response, bytesMax: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? 0)
+  if (declared > bytesMax) {
+    await response.body?.cancel()
+    throw tooLarge(response.status, bytesMax)
+  }
+  if (response.body === null) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > bytesMax) {
+      await reader.cancel()
+      throw tooLarge(response.status, bytesMax)
+    }
+    chunks.push(value)
+  }
+  const bytes = new Uint8Array(total)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return new TextDecoder().decode(bytes)
+}
+
+function tooLarge(status: number, bytesMax: number): EdgelogError {
+  return new EdgelogError('INVALID_RESPONSE', `the answer is larger than ${bytesMax} bytes`, { status })
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
