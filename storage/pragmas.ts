@@ -9,8 +9,8 @@ export function pragmasFor(fsync: FsyncPolicy): string[] {
     `PRAGMA synchronous = ${synchronous}`,
     'PRAGMA busy_timeout = 5000',
     'PRAGMA foreign_keys = ON',
-    // 16 MiB page cache per database: the tail of the log being fetched stays in memory.
-    'PRAGMA cache_size = -16000',
+    // SQLite's default 2 MiB page cache per database: a node may hold thousands of partitions,
+    // and the tail being fetched is still in the OS page cache and the WAL.
     'PRAGMA wal_autocheckpoint = 4000',
   ]
 }

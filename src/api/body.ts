@@ -18,7 +18,7 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>
+    let chunk: Awaited<ReturnType<typeof reader.read>>
     try {
       chunk = await reader.read()
     } catch {
