@@ -1,13 +1,15 @@
 // `edgelog serve` on Bun: a single node on a local SQLite data directory.
 import { resolve } from 'node:path'
+import type { Server } from 'bun'
 import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
-import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
+import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
+import { buildSecurity, type SecuritySetup } from '../../src/cli/serve-security.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 
 export async function main(argv: string[]): Promise<void> {
-  let options
+  let options: ServeOptions
   try {
     options = parseServeOptions(argv, process.env)
   } catch (err) {
@@ -18,8 +20,24 @@ export async function main(argv: string[]): Promise<void> {
     console.error((err as Error).message)
     process.exit(2)
   }
+  const runtime = systemRuntime()
+  let setup: SecuritySetup
+  let tls: { cert: string; key: string } | undefined
+  try {
+    setup = await buildSecurity(
+      options,
+      { readText: readFileText, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) },
+      runtime,
+    )
+    if (options['tls-cert'] !== undefined && options['tls-key'] !== undefined) {
+      tls = { cert: await readFileText(options['tls-cert']), key: await readFileText(options['tls-key']) }
+    }
+  } catch (err) {
+    console.error(`edgelog: ${(err as Error).message}`)
+    process.exit(2)
+  }
   const dataDir = resolve(options.data)
-  const broker = Broker.open(bunStorage(dataDir, options.fsync), systemRuntime(), {
+  const broker = Broker.open(bunStorage(dataDir, options.fsync), runtime, {
     nodeId: options['node-id'],
     fsync: options.fsync,
     fsyncIntervalMs: options['fsync-interval-ms'],
@@ -28,19 +46,43 @@ export async function main(argv: string[]): Promise<void> {
   })
   let draining = false
   const app = createApp(broker, {
-    limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
+    limits: {
+      maxRequestBytes: options['max-request-bytes'],
+      maxRecordsPerRequest: options['max-records-per-request'],
+      bodyTimeoutMs: options['body-timeout-ms'],
+      bodyMinBytesPerSec: options['body-min-bytes-per-sec'],
+    },
     ready: () => !draining,
+    security: {
+      ...setup.security,
+      // Hono hands Bun's fetch arguments on: c.env is the Server.
+      clientAddress: (c) => (c.env as Server<unknown> | undefined)?.requestIP?.(c.req.raw)?.address,
+    },
   })
-  const server = Bun.serve({
-    port: options.port,
-    hostname: options.host,
-    fetch: app.fetch,
-    // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
-    // with our JSON error; Bun's own ceiling would answer a bare 413 first.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 60,
-  })
-  console.log(`edgelog listening on http://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)
+  let server: Server<unknown>
+  try {
+    server = Bun.serve({
+      port: options.port,
+      hostname: options.host,
+      fetch: app.fetch,
+      // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
+      // with our JSON error; Bun's own ceiling would answer a bare 413 first.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      // Longer than the longest long poll (30 s). Headers are cut off by Bun itself after about
+      // 10 s however slowly they trickle; bodies by the app's body deadline.
+      idleTimeout: 60,
+      // The app answers every error itself; this is the last line, and it tells nothing.
+      error: () => new Response('{"error":{"code":"INTERNAL","message":"internal error"}}', { status: 500, headers: { 'content-type': 'application/json' } }),
+      tls,
+    })
+  } catch (err) {
+    console.error(`edgelog: cannot listen: ${(err as Error).message}`)
+    broker.close()
+    process.exit(2)
+  }
+  const scheme = tls ? 'https' : 'http'
+  for (const note of setup.notes) console.log(`edgelog: ${note}`)
+  console.log(`edgelog listening on ${scheme}://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)
 
   const shutdown = async (signal: string) => {
     if (draining) return
@@ -52,6 +94,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+async function readFileText(path: string): Promise<string> {
+  const file = Bun.file(path)
+  if (!(await file.exists())) throw new Error(`${path}: no such file`)
+  return file.text()
 }
 
 if (import.meta.main) await main(process.argv.slice(2))

@@ -1,12 +1,16 @@
 // The public HTTP API (DESIGN.md, "Public contract"): one Hono app, served by every runtime.
 import { Hono } from 'hono'
 import type { Broker } from '../broker/broker.ts'
-import { readJson } from './body.ts'
+import { isAdmin } from '../auth/principal.ts'
+import { limitBodyTime, readJson } from './body.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 import { recordRoutes } from './records.ts'
 import { InitProducerSchema } from './schemas.ts'
+import { securityOf } from './security-context.ts'
+import { installSecurity, securityMetrics, type SecurityOptions } from './security.ts'
+import { tokenRoutes } from './tokens.ts'
 import { topicRoutes } from './topics.ts'
 
 export interface AppOptions {
@@ -15,28 +19,48 @@ export interface AppOptions {
   logError?: (err: unknown) => void
   /** False while the node is starting or draining: /readyz answers 503. */
   ready?: () => boolean
+  /** Authentication, access rules and quotas; without it every caller may do everything. */
+  security?: SecurityOptions
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   const logError = options.logError ?? ((err: unknown) => console.error(err))
+  const countRefusal = securityMetrics(broker.metrics)
   const app = new Hono()
-  app.onError((err, c) => errorResponse(c, err, logError))
+  app.onError((err, c) => {
+    countRefusal(err)
+    return errorResponse(c, err, logError)
+  })
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+
+  const timing = {
+    clock: broker.runtime.clock,
+    timers: broker.runtime.timers,
+    timeoutMs: limits.bodyTimeoutMs,
+    minBytesPerSec: limits.bodyMinBytesPerSec,
+  }
+  app.use('*', async function bodyDeadline(c, next) {
+    if (c.req.raw.body !== null) limitBodyTime(c.req.raw, timing)
+    await next()
+  })
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', (c) =>
     options.ready === undefined || options.ready() ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503),
   )
+  installSecurity(app, options.security ?? {})
   app.get('/metrics', (c) => c.text(broker.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
 
   app.post('/v1/producers', async (c) => {
     const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
-    return c.json(broker.initProducer(body.producerId))
+    const principal = securityOf(c).principal
+    return c.json(broker.initProducer(body.producerId, principal.id, isAdmin(principal)))
   })
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
+  if (options.security?.minter) app.route('/v1/tokens', tokenRoutes(options.security.minter, limits))
   return app
 }

@@ -25,7 +25,7 @@ export function toEdgelogError(err: unknown): EdgelogError {
 export function errorResponse(c: Context, err: unknown, log: (e: unknown) => void): Response {
   const e = toEdgelogError(err)
   if (e.status >= 500) log(err)
-  return c.json(errorBody(e.code, e.message), e.status as ContentfulStatusCode)
+  return c.json(errorBody(e.code, e.message), e.status as ContentfulStatusCode, e.headers ? { ...e.headers } : undefined)
 }
 
 function describeZodError(err: ZodError): string {

@@ -8,6 +8,10 @@ export interface ApiLimits {
   maxFetchRecords: number
   /** Largest maxBytes a fetch may ask for. */
   maxFetchBytes: number
+  /** Time a request body may take to arrive, from the end of the headers (REQUEST_TIMED_OUT). */
+  bodyTimeoutMs: number
+  /** Each this many body bytes received extends bodyTimeoutMs by one second. */
+  bodyMinBytesPerSec: number
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -15,4 +19,6 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxRecordsPerRequest: 100_000,
   maxFetchRecords: 10_000,
   maxFetchBytes: 16 * 1024 * 1024,
+  bodyTimeoutMs: 20_000,
+  bodyMinBytesPerSec: 1000,
 }

@@ -1,12 +1,14 @@
 // Produce and fetch over HTTP.
 import { Hono } from 'hono'
 import type { Broker, ProduceRecord } from '../broker/broker.ts'
+import { isAdmin } from '../auth/principal.ts'
 import { EdgelogError } from '../core/errors.ts'
 import { bodyKind, parseJsonText, readBodyText } from './body.ts'
 import type { ApiLimits } from './limits.ts'
 import { boundedInt, parseAcks, parseNonNegativeInt, parseOffsetSpec, parsePartition } from './params.ts'
 import { renderRecord, toProduceRecord } from './record-json.ts'
 import { JsonRecordSchema, PartitionProduceBodySchema, ProduceBodySchema } from './schemas.ts'
+import { securityOf } from './security-context.ts'
 
 function tooManyRecords(limits: ApiLimits) {
   return new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
@@ -44,13 +46,26 @@ async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, 
   return { records, producer: json.producer }
 }
 
+/** What a produce counts against the byte quota: the record bytes, as Kafka's produce quota. */
+function recordBytes(records: ProduceRecord[]): number {
+  let n = 0
+  for (const r of records) {
+    n += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0)
+    for (const h of r.headers ?? []) n += h.key.length + (h.value?.byteLength ?? 0)
+  }
+  return n
+}
+
 export function recordRoutes(broker: Broker, limits: ApiLimits) {
   return new Hono()
     .post('/:topic/records', async (c) => {
       const acks = parseAcks(c.req.query('acks'))
       const topic = c.req.param('topic')
       broker.describeTopic(topic) // unknown topic: 404 before the body is read
+      const security = securityOf(c)
+      security.checkProduceBytes()
       const { records } = await readProduceBody(c.req.raw, broker, limits, false)
+      security.chargeProduceBytes(recordBytes(records))
       const offsets = await broker.produce(topic, records, acks)
       return c.json({ offsets }, acks === '0' ? 202 : 200)
     })
@@ -59,7 +74,11 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
       const topic = c.req.param('topic')
       const partition = parsePartition(c.req.param('partition'))
       broker.partition(topic, partition)
+      const security = securityOf(c)
+      security.checkProduceBytes()
       const { records, producer } = await readProduceBody(c.req.raw, broker, limits, true)
+      if (producer) broker.checkProducerOwner(producer.id, security.principal.id, isAdmin(security.principal))
+      security.chargeProduceBytes(recordBytes(records))
       for (const r of records) {
         if (r.partition !== undefined && r.partition !== partition) {
           throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
@@ -78,12 +97,19 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
       const topic = c.req.param('topic')
       const partition = parsePartition(c.req.param('partition'))
       const offset = broker.resolveOffset(topic, partition, parseOffsetSpec(c.req.query('offset')))
-      const result = await broker.fetch(topic, partition, {
+      const request = {
         offset,
         maxRecords: boundedInt(c.req.query('maxRecords'), 'maxRecords', 500, 1, limits.maxFetchRecords),
         maxBytes: boundedInt(c.req.query('maxBytes'), 'maxBytes', 1024 * 1024, 1, limits.maxFetchBytes),
         waitMs: boundedInt(c.req.query('waitMs'), 'waitMs', 0, 0, broker.options.maxWaitMs),
-      })
+      }
+      const release = request.waitMs > 0 ? securityOf(c).acquireLongPoll() : undefined
+      let result
+      try {
+        result = await broker.fetch(topic, partition, request)
+      } finally {
+        release?.()
+      }
       return c.json({
         records: result.records.map(renderRecord),
         nextOffset: result.nextOffset,

@@ -282,11 +282,26 @@ export class Broker {
     return { partition: index, baseOffset: r.baseOffset, duplicate: r.duplicate }
   }
 
-  initProducer(existing?: number): { producerId: number; producerEpoch: number } {
+  /**
+   * A new producer id for `principal`, or the next epoch of `existing`. Unless `anyOwner`
+   * (an admin), an existing id must have been issued to the same principal: another
+   * principal's id is answered as unknown, so ids cannot be probed or fenced across principals
+   * (RELIABILITY.md §5.4 item 11).
+   */
+  initProducer(existing?: number, principal = '', anyOwner = false): { producerId: number; producerEpoch: number } {
     this.checkOpen()
-    const r = this.meta.initProducer(this.runtime.clock.now(), existing)
+    if (existing !== undefined) this.checkProducerOwner(existing, principal, anyOwner)
+    const r = this.meta.initProducer(this.runtime.clock.now(), existing, principal)
     if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this cluster`)
     return r
+  }
+
+  /** Refuses a producer id issued to another principal, as if it did not exist. */
+  checkProducerOwner(producerId: number, principal: string, anyOwner = false): void {
+    const owner = this.meta.producerPrincipal(producerId)
+    if (owner === undefined || (!anyOwner && owner !== principal)) {
+      fail('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was not issued by this node to this principal`)
+    }
   }
 
   // ---- fetch ----

@@ -65,8 +65,11 @@ export class MetadataStore {
     })
   }
 
-  /** Issues a new producer id (epoch 0), or bumps the epoch of an existing one. */
-  initProducer(now: number, existing?: number): { producerId: number; producerEpoch: number } | undefined {
+  /**
+   * Issues a new producer id (epoch 0) to `principal`, or bumps the epoch of an existing one.
+   * The principal is remembered, so that only it can use or bump the id later.
+   */
+  initProducer(now: number, existing?: number, principal = ''): { producerId: number; producerEpoch: number } | undefined {
     return this.db.transaction(() => {
       if (existing !== undefined) {
         const row = this.db.prepare('SELECT producer_epoch FROM producer_ids WHERE producer_id = ?').get(existing)
@@ -77,7 +80,9 @@ export class MetadataStore {
       }
       const row = this.db.prepare('SELECT COALESCE(MAX(producer_id), -1) + 1 AS id FROM producer_ids').get()!
       const producerId = Number(row.id)
-      this.db.prepare('INSERT INTO producer_ids (producer_id, producer_epoch, updated_at) VALUES (?, 0, ?)').run(producerId, now)
+      this.db
+        .prepare('INSERT INTO producer_ids (producer_id, producer_epoch, updated_at, principal) VALUES (?, 0, ?, ?)')
+        .run(producerId, now, principal)
       return { producerId, producerEpoch: 0 }
     })
   }
@@ -85,6 +90,12 @@ export class MetadataStore {
   producerEpoch(producerId: number): number | undefined {
     const row = this.db.prepare('SELECT producer_epoch FROM producer_ids WHERE producer_id = ?').get(producerId)
     return row ? Number(row.producer_epoch) : undefined
+  }
+
+  /** The principal a producer id was issued to ('' without authentication), or undefined. */
+  producerPrincipal(producerId: number): string | undefined {
+    const row = this.db.prepare('SELECT principal FROM producer_ids WHERE producer_id = ?').get(producerId)
+    return row ? String(row.principal) : undefined
   }
 
   commitOffsets(group: string, offsets: CommittedOffset[]): void {

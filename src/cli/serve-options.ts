@@ -2,8 +2,11 @@
 import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
+import { MAX_CLOCK_SKEW_SEC } from '../auth/jwt.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true')
+const path = z.string().min(1)
 
 export const ServeOptionsSchema = z
   .object({
@@ -17,15 +20,62 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'body-timeout-ms': int(100, 3_600_000).default(DEFAULT_LIMITS.bodyTimeoutMs),
+    'body-min-bytes-per-sec': int(1, 1024 * 1024 * 1024).default(DEFAULT_LIMITS.bodyMinBytesPerSec),
+    // Authentication (README "Security").
+    'jwt-secret': z.string().min(1).optional(),
+    'jwt-public-key': path.optional(),
+    jwks: path.optional(),
+    'jwt-audience': z.string().min(1).max(512).optional(),
+    'jwt-issuer': z.string().min(1).max(512).optional(),
+    'jwt-clock-skew-sec': int(0, MAX_CLOCK_SKEW_SEC).default(30),
+    'allow-anonymous': bool.default(false),
+    'anonymous-acl': z.string().min(2).optional(),
+    'subscribe-token-secret': z.string().min(1).optional(),
+    'tls-cert': path.optional(),
+    'tls-key': path.optional(),
+    // Quotas, off unless set.
+    'quota-produce-bytes-per-sec': int(1, Number.MAX_SAFE_INTEGER).optional(),
+    'quota-requests-per-sec': int(1, 1_000_000_000).optional(),
+    'max-connections-per-ip': int(1, 10_000_000).optional(),
+    'max-connections-per-principal': int(1, 10_000_000).optional(),
+    'max-long-polls-per-principal': int(1, 1_000_000).optional(),
   })
   .strict()
+  .superRefine((o, ctx) => {
+    const auth = o['jwt-secret'] !== undefined || o['jwt-public-key'] !== undefined || o.jwks !== undefined
+    if (!auth) {
+      for (const flag of ['jwt-audience', 'jwt-issuer', 'anonymous-acl', 'subscribe-token-secret'] as const) {
+        if (o[flag] !== undefined) ctx.addIssue({ code: 'custom', path: [flag], message: 'needs --jwt-secret, --jwt-public-key or --jwks' })
+      }
+      if (o['allow-anonymous']) ctx.addIssue({ code: 'custom', path: ['allow-anonymous'], message: 'needs --jwt-secret, --jwt-public-key or --jwks' })
+    }
+    if (o['anonymous-acl'] !== undefined && !o['allow-anonymous']) {
+      ctx.addIssue({ code: 'custom', path: ['anonymous-acl'], message: 'needs --allow-anonymous' })
+    }
+    if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [o['tls-cert'] === undefined ? 'tls-cert' : 'tls-key'], message: '--tls-cert and --tls-key go together' })
+    }
+  })
 
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>
+
+/** Flags that take no value (`--allow-anonymous`, or `--allow-anonymous=false`). */
+const SWITCHES = new Set(['allow-anonymous'])
 
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
-  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
+                    [--body-timeout-ms 20000] [--body-min-bytes-per-sec 1000]
+  security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
+                    [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]
+                    [--subscribe-token-secret SECRET] [--tls-cert FILE --tls-key FILE]
+  quotas:           [--quota-produce-bytes-per-sec N] [--quota-requests-per-sec N]
+                    [--max-connections-per-ip N] [--max-connections-per-principal N]
+                    [--max-long-polls-per-principal N]
+  PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET set the
+  defaults of --port, --data, --fsync, --jwt-secret and --subscribe-token-secret (secrets in the
+  environment stay out of the process list).`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
 export class ServeHelp extends Error {
@@ -34,7 +84,7 @@ export class ServeHelp extends Error {
   }
 }
 
-/** Parses `--flag value` / `--flag=value` pairs; every flag of serve takes a value. */
+/** Parses `--flag value` / `--flag=value` pairs; every flag of serve but the switches takes a value. */
 export function parseServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
   const flags: Record<string, string> = {}
   for (let i = 0; i < argv.length; i++) {
@@ -43,13 +93,17 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
     if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'\n${SERVE_USAGE}`)
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    const value = eq > 0 ? arg.slice(eq + 1) : SWITCHES.has(name) ? 'true' : argv[++i]
     if (value === undefined) throw new Error(`--${name} needs a value\n${SERVE_USAGE}`)
     flags[name] = value
   }
   if (flags.port === undefined && env.PORT) flags.port = env.PORT
   if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
   if (flags.fsync === undefined && env.EDGELOG_FSYNC) flags.fsync = env.EDGELOG_FSYNC
+  if (flags['jwt-secret'] === undefined && env.EDGELOG_JWT_SECRET) flags['jwt-secret'] = env.EDGELOG_JWT_SECRET
+  if (flags['subscribe-token-secret'] === undefined && env.EDGELOG_SUBSCRIBE_TOKEN_SECRET) {
+    flags['subscribe-token-secret'] = env.EDGELOG_SUBSCRIBE_TOKEN_SECRET
+  }
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

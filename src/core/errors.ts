@@ -11,6 +11,9 @@ export const ERROR_STATUS = {
   INVALID_RECORD: 400,
   UNKNOWN_PRODUCER_ID: 400,
   UNAUTHORIZED: 401,
+  TOPIC_AUTHORIZATION_FAILED: 403,
+  GROUP_AUTHORIZATION_FAILED: 403,
+  CLUSTER_AUTHORIZATION_FAILED: 403,
   NOT_FOUND: 404,
   UNKNOWN_TOPIC_OR_PARTITION: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -39,6 +42,8 @@ export class EdgelogError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Response headers the answer must carry (WWW-Authenticate, Retry-After, Connection). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message)
   }

@@ -12,6 +12,14 @@ export const metaMigrations: Migration[] = [
       "CREATE TABLE `topic_configs` (\n\t`topic` text NOT NULL,\n\t`key` text NOT NULL,\n\t`value` text NOT NULL,\n\tPRIMARY KEY(`topic`, `key`)\n);",
       "CREATE TABLE `topics` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`topic_id` text NOT NULL,\n\t`partitions` integer NOT NULL,\n\t`replication_factor` integer NOT NULL,\n\t`created_at` integer NOT NULL\n);"
     ]
+  },
+  {
+    "tag": "0001_producer_principal",
+    "folderMillis": 1795309758355,
+    "hash": "f720e3e868c93c3963e902a204b2d15f271ee948ef0180157b6a2950015ebb77",
+    "statements": [
+      "ALTER TABLE `producer_ids` ADD `principal` text DEFAULT '' NOT NULL;"
+    ]
   }
 ]
 

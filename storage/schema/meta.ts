@@ -26,6 +26,8 @@ export const producerIds = sqliteTable('producer_ids', {
   producerId: integer('producer_id').primaryKey(),
   producerEpoch: integer('producer_epoch').notNull(),
   updatedAt: integer('updated_at').notNull(),
+  /** The principal the id was issued to ('' when issued without authentication). */
+  principal: text('principal').notNull().default(''),
 })
 
 export const consumerOffsets = sqliteTable(

@@ -1,0 +1,1 @@
+ALTER TABLE `producer_ids` ADD `principal` text DEFAULT '' NOT NULL;
