@@ -31,7 +31,14 @@ export function removeDir(dir: string): void {
  * printed its listening line and /healthz answers 200. Port 0 lets the OS pick a free port.
  */
 export async function startServer(
-  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {},
+  opts: {
+    dataDir?: string
+    port?: number
+    args?: string[]
+    env?: Record<string, string>
+    /** PEM of the CA that signed the server's certificate, when it serves HTTPS. */
+    ca?: string
+  } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir()
   const args = ['edge/bun/serve.ts', '--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
@@ -42,12 +49,14 @@ export async function startServer(
   const exited = new Promise<number | null>((res) => proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null))))
   const deadline = Date.now() + 15_000
   let port = 0
+  let scheme = 'http'
   while (Date.now() < deadline) {
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
+    const m = /listening on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(out)
     if (m) {
-      port = Number(m[1])
+      scheme = m[1]!
+      port = Number(m[2])
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/healthz`)
+        const r = await fetch(`${scheme}://127.0.0.1:${port}/healthz`, opts.ca ? ({ tls: { ca: opts.ca } } as RequestInit) : undefined)
         if (r.status === 200) break
       } catch {}
     }
@@ -59,7 +68,7 @@ export async function startServer(
     throw new Error(`server did not start in time:\n${out}`)
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
     dataDir,
     proc,
