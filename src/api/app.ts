@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 import { recordRoutes } from './records.ts'
 import { InitProducerSchema } from './schemas.ts'
 import { securityOf } from './security-context.ts'
-import { installSecurity, securityMetrics, type SecurityOptions } from './security.ts'
+import { installSecurity, installTransportHeaders, securityMetrics, type SecurityOptions } from './security.ts'
 import { tokenRoutes } from './tokens.ts'
 import { topicRoutes } from './topics.ts'
 
@@ -34,6 +34,7 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   })
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
 
+  installTransportHeaders(app, options.security ?? {})
   const timing = {
     clock: broker.runtime.clock,
     timers: broker.runtime.timers,

@@ -35,13 +35,17 @@ function requestSecurity(principal: Principal, key: string, quotas: Quotas | und
   }
 }
 
+/** Registered before every route, so health checks and 404s carry the header too. */
+export function installTransportHeaders(app: Hono, options: SecurityOptions): void {
+  if (!options.hsts) return
+  app.use('*', async function hsts(c, next) {
+    await next()
+    c.res.headers.set('strict-transport-security', 'max-age=31536000')
+  })
+}
+
+/** The guard and access rules, registered after /healthz and /readyz and before every other route. */
 export function installSecurity(app: Hono, options: SecurityOptions): void {
-  if (options.hsts) {
-    app.use('*', async function hsts(c, next) {
-      await next()
-      c.res.headers.set('strict-transport-security', 'max-age=31536000')
-    })
-  }
   const { authenticator, quotas } = options
   if (!authenticator && !quotas?.active) return
 
