@@ -100,6 +100,7 @@ export class Broker {
       bytes: this.metrics.counter('edgelog_produced_bytes_total', 'Record batch bytes appended, per topic'),
       fetched: this.metrics.counter('edgelog_fetched_records_total', 'Records returned by fetches, per topic'),
       errors: this.metrics.counter('edgelog_produce_errors_total', 'Produce failures, per topic and error code'),
+      commits: this.metrics.counter('edgelog_log_commits_total', 'Group commits (SQLite transactions) that appended records, per topic'),
     }
     this.metrics.gauge('edgelog_partition_log_end_offset', 'Log end offset per partition', () =>
       this.eachPartition((p) => p.log.logEndOffset),
@@ -447,6 +448,7 @@ export class Broker {
   private onAppend(p: Partition, records: number, bytes: number): void {
     this.m.records.inc({ topic: p.topic }, records)
     this.m.bytes.inc({ topic: p.topic }, bytes)
+    this.m.commits.inc({ topic: p.topic })
   }
 
   private countResult(topic: string, r: AppendResult): void {
