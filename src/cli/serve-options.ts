@@ -17,6 +17,8 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
+    'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
   })
   .strict()
 
@@ -25,6 +27,7 @@ export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
+                    [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
   PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
