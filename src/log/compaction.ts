@@ -145,7 +145,7 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
           continue
         }
         if (r.value === null) {
-          if (r.timestamp <= horizon) {
+          if (r.timestamp < horizon) {
             stats.recordsRemoved++
             stats.tombstonesRemoved++
             continue
