@@ -39,7 +39,7 @@ if (!only || only === 'ops') {
     await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: false }),
     await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: true }),
   ]
-  console.table(rows.map((r) => ({ case: r.case, 'records/s': fmt(r.recordsPerSec), 'MB/s (stored)': fmt(r.mbPerSec, 1), 'MB before': fmt(r.bytesBefore / 1e6, 1), 'MB after': fmt(r.bytesAfter / 1e6, 1), 'max loop stall ms': fmt(r.maxStallMs, 1) })))
+  console.table(rows.map((r) => ({ case: r.case, 'records/s': fmt(r.recordsPerSec), 'MB/s (stored)': fmt(r.mbPerSec, 1), 'MB before': fmt(r.bytesBefore / 1e6, 1), 'MB after': fmt(r.bytesAfter / 1e6, 1), 'loop stall p99 ms': fmt(r.p99StallMs, 1), 'max ms': fmt(r.maxStallMs, 1) })))
 
   console.log('\n## Produce over HTTP with gzip: ~110-byte JSON events')
   const produce = [await benchGzipProduce({ compression: 'none', seconds: 5, inFlight: 4 }), await benchGzipProduce({ compression: 'gzip', seconds: 5, inFlight: 4 })]

@@ -32,6 +32,8 @@ export interface CleanerOptions {
   intervalMs: number
   /** Batches deleted, read or rewritten per step. */
   batchesPerStep: number
+  /** A compaction step also ends after this many milliseconds, so appends never wait longer. */
+  stepBudgetMs: number
   maxKeys: number
   maxKeyBytes: number
   maxDecompressedBytes: number
@@ -40,6 +42,7 @@ export interface CleanerOptions {
 export const DEFAULT_CLEANER_OPTIONS: CleanerOptions = {
   intervalMs: 30_000,
   batchesPerStep: 256,
+  stepBudgetMs: 5,
   maxKeys: 500_000,
   maxKeyBytes: 64 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
@@ -147,6 +150,8 @@ export class LogCleaner {
           now,
           deleteRetentionMs: policy.deleteRetentionMs,
           batchesPerStep: this.options.batchesPerStep,
+          stepBudgetMs: this.options.stepBudgetMs,
+          monotonic: () => this.runtime.clock.monotonic(),
           maxKeys: this.options.maxKeys,
           maxKeyBytes: this.options.maxKeyBytes,
           maxDecompressedBytes: this.options.maxDecompressedBytes,

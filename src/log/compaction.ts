@@ -21,11 +21,17 @@ import { decodeBatch, encodeRetainedBatch, compressBatch, readBatchHeader, type 
 import { COMPRESSION } from '../codec/compression.ts'
 import type { PartitionLog } from './partition-log.ts'
 
+/** Batches read from SQLite at a time (a step may span several pages, or end inside one). */
+const PAGE = 8
+
 export interface CompactionOptions {
   now: number
   deleteRetentionMs: number
   /** Batches read or rewritten per step before yielding. */
   batchesPerStep: number
+  /** A step also ends once it has run this long (milliseconds of `monotonic`). */
+  stepBudgetMs?: number
+  monotonic?: () => number
   /** Bounds of the key map (distinct keys, and their bytes). */
   maxKeys: number
   maxKeyBytes: number
@@ -82,6 +88,18 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
   const last = log.lastBatch()
   if (!last) return stats
   const start = log.logStartOffset
+  const clock = opts.monotonic
+  const budget = opts.stepBudgetMs ?? Infinity
+  let stepStarted = clock?.() ?? 0
+  let inStep = 0
+  // A step ends after batchesPerStep batches or stepBudgetMs, whichever comes first.
+  const afterBatch = async () => {
+    inStep++
+    if (inStep < opts.batchesPerStep && (clock === undefined || clock() - stepStarted < budget)) return
+    await opts.yieldNow()
+    inStep = 0
+    stepStarted = clock?.() ?? 0
+  }
   const dirtyStart = Math.max(log.cleanerCheckpoint, start)
 
   // 1. The key map over the dirty section, up to the high watermark.
@@ -90,7 +108,7 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
   let mapEnd = dirtyStart
   let cursor = dirtyStart
   scan: for (;;) {
-    const batches = log.batchesFrom(cursor, opts.batchesPerStep)
+    const batches = log.batchesFrom(cursor, PAGE)
     if (batches.length === 0) break
     for (const b of batches) {
       if (b.lastOffset >= highWatermark) break scan
@@ -112,9 +130,9 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
       stats.batchesRead++
       mapEnd = b.lastOffset + 1
       cursor = b.lastOffset + 1
+      await afterBatch()
+      if (log.closed) return { ...stats, aborted: true }
     }
-    await opts.yieldNow()
-    if (log.closed) return { ...stats, aborted: true }
   }
 
   // 2. Rewrite [start, cleanEnd): never the newest batch, never past what the map covers.
@@ -123,7 +141,7 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
   let tombstoneDue = -1
   cursor = start
   while (cursor < cleanEnd) {
-    const batches = log.batchesFrom(cursor, opts.batchesPerStep)
+    const batches = log.batchesFrom(cursor, PAGE)
     if (batches.length === 0) break
     for (const b of batches) {
       if (b.baseOffset >= cleanEnd) {
@@ -155,7 +173,11 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
         }
         kept.push(r)
       }
-      if (kept.length === records.length) continue
+      if (kept.length === records.length) {
+        await afterBatch()
+        if (log.closed) return { ...stats, aborted: true }
+        continue
+      }
       const header = readBatchHeader(b.data)
       let data: Uint8Array | null = null
       if (kept.length > 0) {
@@ -168,9 +190,9 @@ export async function compactLog(log: PartitionLog, highWatermark: number, opts:
       log.replaceBatch(b.baseOffset, data)
       if (data === null) stats.batchesRemoved++
       else stats.batchesRewritten++
+      await afterBatch()
+      if (log.closed) return { ...stats, aborted: true }
     }
-    await opts.yieldNow()
-    if (log.closed) return { ...stats, aborted: true }
   }
   // Tombstones in the part of the log this pass did not rewrite are found by a later pass.
   stats.cleanedUpTo = Math.max(log.cleanerCheckpoint, cleanEnd)
