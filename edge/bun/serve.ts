@@ -43,6 +43,8 @@ export async function main(argv: string[]): Promise<void> {
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    cleanerIntervalMs: options['cleaner-interval-ms'],
+    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
   let draining = false
   const app = createApp(broker, {

@@ -26,7 +26,7 @@ export interface AppOptions {
 export function createApp(broker: Broker, options: AppOptions = {}) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   const logError = options.logError ?? ((err: unknown) => console.error(err))
-  const countRefusal = securityMetrics(broker.metrics)
+  const countRefusal = securityMetrics(broker)
   const app = new Hono()
   app.onError((err, c) => {
     countRefusal(err)

@@ -6,7 +6,7 @@ import { AuthenticationError, type Authenticator } from '../auth/authenticator.t
 import { ANONYMOUS_SUPERUSER, type Principal } from '../auth/principal.ts'
 import type { SubscribeTokenMinter } from '../auth/subscribe-tokens.ts'
 import { EdgelogError } from '../core/errors.ts'
-import type { Metrics } from '../core/metrics.ts'
+import type { Broker } from '../broker/broker.ts'
 import { ThrottledError, type Quotas } from '../quota/quotas.ts'
 import { installAccessRules } from './access.ts'
 import type { RequestSecurity } from './security-context.ts'
@@ -80,17 +80,19 @@ export function installSecurity(app: Hono, options: SecurityOptions): void {
   if (authenticator) installAccessRules(app)
 }
 
-/** Counts refusals for /metrics, with labels from a fixed set (never from the request). */
-export function securityMetrics(metrics: Metrics) {
-  const authFailures = metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401, by reason')
-  const denied = metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
-  const throttled = metrics.counter('edgelog_throttled_requests_total', 'Requests refused with 429 THROTTLED, by quota')
+/**
+ * Counts refusals for /metrics, with labels from a fixed set (never from the request). Quota
+ * refusals go to the broker's edgelog_throttled_requests_total{reason}, next to the node's own
+ * (long polls, partition queues), which the broker counts itself.
+ */
+export function securityMetrics(broker: Broker) {
+  const authFailures = broker.metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401 UNAUTHORIZED, by reason')
+  const denied = broker.metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
   return (err: unknown) => {
     if (err instanceof AuthenticationError) authFailures.inc({ reason: err.reason })
-    else if (err instanceof ThrottledError) throttled.inc({ quota: err.quota })
+    else if (err instanceof ThrottledError) broker.countThrottled(err.quota)
     else if (err instanceof EdgelogError) {
-      if (err.code === 'THROTTLED') throttled.inc({ quota: 'node' })
-      else if (err.code === 'TOPIC_AUTHORIZATION_FAILED') denied.inc({ resource: 'topic' })
+      if (err.code === 'TOPIC_AUTHORIZATION_FAILED') denied.inc({ resource: 'topic' })
       else if (err.code === 'GROUP_AUTHORIZATION_FAILED') denied.inc({ resource: 'group' })
       else if (err.code === 'CLUSTER_AUTHORIZATION_FAILED') denied.inc({ resource: 'cluster' })
     }

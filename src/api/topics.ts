@@ -3,7 +3,7 @@ import type { Broker } from '../broker/broker.ts'
 import { mayAccessTopic } from '../auth/principal.ts'
 import { readJson } from './body.ts'
 import type { ApiLimits } from './limits.ts'
-import { CreateTopicSchema } from './schemas.ts'
+import { AlterTopicConfigSchema, CreateTopicSchema } from './schemas.ts'
 import { securityOf } from './security-context.ts'
 
 export function topicRoutes(broker: Broker, limits: ApiLimits) {
@@ -18,6 +18,12 @@ export function topicRoutes(broker: Broker, limits: ApiLimits) {
       return c.json({ topics: broker.listTopics().filter((t) => mayAccessTopic(principal, 'describe', t.name)) })
     })
     .get('/:topic', (c) => c.json(broker.describeTopic(c.req.param('topic'))))
+    .patch('/:topic/config', async (c) => {
+      const topic = c.req.param('topic')
+      broker.describeTopic(topic) // unknown topic: 404 before the body is read
+      const body = AlterTopicConfigSchema.parse(await readJson(c.req.raw, 64 * 1024))
+      return c.json(broker.alterTopicConfig(topic, body.set ?? {}, body.delete ?? []))
+    })
     .delete('/:topic', (c) => {
       broker.deleteTopic(c.req.param('topic'))
       return c.json({ name: c.req.param('topic'), deleted: true })

@@ -20,6 +20,8 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
+    'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
     'body-timeout-ms': int(100, 3_600_000).default(DEFAULT_LIMITS.bodyTimeoutMs),
     'body-min-bytes-per-sec': int(1, 1024 * 1024 * 1024).default(DEFAULT_LIMITS.bodyMinBytesPerSec),
     // Authentication (README "Security").
@@ -66,6 +68,7 @@ const SWITCHES = new Set(['allow-anonymous'])
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
+                    [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
                     [--body-timeout-ms 20000] [--body-min-bytes-per-sec 1000]
   security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
                     [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]

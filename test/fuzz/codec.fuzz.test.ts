@@ -71,7 +71,9 @@ const mutationArb = fc.oneof(
   fc.record({ kind: fc.constant('extend' as const), tail: fc.uint8Array({ minLength: 1, maxLength: 32 }) }),
 )
 
-function mutate(batch: Uint8Array, m: fc.Infer<typeof mutationArb>): Uint8Array {
+type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never
+
+function mutate(batch: Uint8Array, m: Mutation): Uint8Array {
   const out = new Uint8Array(batch)
   if (out.length === 0 && m.kind !== 'extend') return out
   switch (m.kind) {
@@ -93,6 +95,7 @@ function mutate(batch: Uint8Array, m: fc.Infer<typeof mutationArb>): Uint8Array 
       return longer
     }
   }
+  return out
 }
 
 describe('codec fuzz', () => {

@@ -82,7 +82,7 @@ describe('request rate (§5.4 item 32)', () => {
     assert.equal(other.status, 200)
     await sleep(retry * 1000)
     assert.equal((await call('GET', '/v1/topics', fast)).status, 200)
-    assert.ok((await metric('edgelog_throttled_requests_total{quota="requests"}')) >= 1)
+    assert.ok((await metric('edgelog_throttled_requests_total{reason="requests"}')) >= 1)
   })
 
   test('failed authentication attempts count against the address', async () => {
@@ -110,7 +110,7 @@ describe('produce bytes (§5.4 item 32)', () => {
     assert.equal((await call('POST', '/v1/topics/q.bytes/records', await token('light'), { records: [{ value: 'ok' }] })).status, 200)
     await sleep(retry * 1000 + 200)
     assert.equal((await call('POST', '/v1/topics/q.bytes/records', bulk, { records: [{ value: 'small' }] })).status, 200)
-    assert.ok((await metric('edgelog_throttled_requests_total{quota="produce_bytes"}')) >= 1)
+    assert.ok((await metric('edgelog_throttled_requests_total{reason="produce_bytes"}')) >= 1)
   })
 })
 
@@ -133,7 +133,7 @@ describe('long polls and requests in flight (§5.4 items 30, 35)', () => {
     await sleep(1100)
     const again = await call('GET', '/v1/topics/q.polls/partitions/0/records?offset=0&waitMs=100', poller)
     assert.equal(again.status, 200)
-    assert.ok((await metric('edgelog_throttled_requests_total{quota="long_polls_per_principal"}')) >= 1)
+    assert.ok((await metric('edgelog_throttled_requests_total{reason="long_polls_per_principal"}')) >= 1)
   })
 
   test('requests in flight per principal: a fifth is refused; stalled uploads give their slots back when cut', async () => {
