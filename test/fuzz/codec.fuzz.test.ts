@@ -7,6 +7,8 @@ import fc from 'fast-check'
 import { CodecError } from '../../src/codec/errors.ts'
 import {
   BATCH_HEADER_SIZE,
+  compressBatch,
+  decodeBatch,
   decodeRecords,
   encodeRecordBatch,
   readBatchHeader,
@@ -147,6 +149,50 @@ describe('codec fuzz', () => {
       }),
       { numRuns: 3000 },
     )
+  })
+
+  test('compressed batches (gzip written here; snappy, lz4, zstd claimed) with mutated or random bodies: records or a CodecError, bounded', async () => {
+    const LIMIT = 64 * 1024
+    await fc.assert(
+      fc.asyncProperty(
+        batchArb,
+        fc.array(mutationArb, { maxLength: 3 }),
+        fc.constantFrom(1, 2, 3, 4),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.boolean(),
+        async (batch, mutations, codec, randomBody, useRandomBody) => {
+          let bytes: Uint8Array
+          if (useRandomBody || codec !== 1) {
+            // A header that claims `codec` over bytes that are not (or barely) that codec's output.
+            bytes = new Uint8Array(BATCH_HEADER_SIZE + randomBody.length)
+            bytes.set(batch.subarray(0, BATCH_HEADER_SIZE))
+            bytes.set(randomBody, BATCH_HEADER_SIZE)
+            const view = new DataView(bytes.buffer)
+            view.setInt32(8, bytes.length - 12)
+            view.setInt16(21, codec)
+          } else {
+            bytes = await compressBatch(batch, 1)
+          }
+          for (const m of mutations) bytes = mutate(bytes, m)
+          const started = performance.now()
+          try {
+            const records = await decodeBatch(bytes, { maxDecompressedBytes: LIMIT })
+            assert.ok(records.length <= LIMIT / 7)
+          } catch (err) {
+            if (!(err instanceof CodecError)) throw new Error(`decodeBatch threw a non-CodecError: ${String(err)}`, { cause: err })
+          }
+          assert.ok(performance.now() - started < SLOW_MS)
+        },
+      ),
+      { numRuns: 1500 },
+    )
+  })
+
+  test('a gzip bomb is refused at the limit, not inflated', async () => {
+    const big = encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: new Uint8Array(8 * 1024 * 1024), timestamp: 0 }] })
+    const bomb = await compressBatch(big, 1)
+    assert.ok(bomb.length < 64 * 1024, `the bomb is ${bomb.length} bytes`)
+    await assert.rejects(decodeBatch(bomb, { maxDecompressedBytes: 1024 * 1024 }), (err: unknown) => err instanceof CodecError && err.code === 'DECOMPRESSED_TOO_LARGE')
   })
 
   test('a record count of 2^31 - 1 in a small batch fails at once instead of allocating', () => {
