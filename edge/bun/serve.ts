@@ -5,6 +5,9 @@ import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
 import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
+import { FanoutHub } from '../../src/fanout/hub.ts'
+import { parseOriginPolicy } from '../../src/fanout/origin.ts'
+import { bunFanout } from './ws.ts'
 
 export async function main(argv: string[]): Promise<void> {
   let options
@@ -18,6 +21,13 @@ export async function main(argv: string[]): Promise<void> {
     console.error((err as Error).message)
     process.exit(2)
   }
+  let originPolicy
+  try {
+    originPolicy = parseOriginPolicy(options['allowed-origins'])
+  } catch (err) {
+    console.error((err as Error).message)
+    process.exit(2)
+  }
   const dataDir = resolve(options.data)
   const broker = Broker.open(bunStorage(dataDir, options.fsync), systemRuntime(), {
     nodeId: options['node-id'],
@@ -26,26 +36,44 @@ export async function main(argv: string[]): Promise<void> {
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
   })
+  const hub = new FanoutHub(broker, {
+    originPolicy,
+    limits: {
+      maxConnections: options['max-connections'],
+      maxFrameBytes: options['ws-max-frame-bytes'],
+      maxBufferedBytes: options['ws-max-buffered-bytes'],
+      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+      idleTimeoutSeconds: options['ws-idle-timeout'],
+      maxInflightPubs: options['ws-max-inflight-pubs'],
+    },
+  })
+  const live = bunFanout(hub)
   let draining = false
   const app = createApp(broker, {
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
     ready: () => !draining,
+    fanout: hub,
   })
   const server = Bun.serve({
     port: options.port,
     hostname: options.host,
-    fetch: app.fetch,
+    fetch: (req, srv) => (new URL(req.url).pathname === '/v1/ws' ? live.upgrade(req, srv) : app.fetch(req)),
+    websocket: live.websocket,
     // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
     // with our JSON error; Bun's own ceiling would answer a bare 413 first.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 60,
   })
+  hub.useNativeChannels(live.channels(server))
   console.log(`edgelog listening on http://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)
 
   const shutdown = async (signal: string) => {
     if (draining) return
     draining = true
     console.log(`edgelog: ${signal}, shutting down`)
+    // Live connections first: sockets get 1001 and SSE streams end, so clients resume
+    // elsewhere and server.stop() is not left waiting on streams that never finish.
+    hub.shutdown()
     await server.stop()
     broker.close()
     process.exit(0)

@@ -387,7 +387,7 @@ export class Broker {
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {
         p.flush()
-        p.wakeAll()
+        p.close()
         this.storage.sync(p.log.db)
         p.log.close()
       }
@@ -439,7 +439,7 @@ export class Broker {
     this.topics.delete(topic.record.name)
     for (const p of topic.partitions) {
       p.flush()
-      p.wakeAll()
+      p.close()
       p.log.close()
       this.storage.remove(partitionFile(topic.record, p.index))
     }

@@ -12,6 +12,19 @@ interface Queued {
   resolve: (r: AppendResult) => void
 }
 
+/**
+ * Told when a partition's high watermark moves (the fan-out hub's trigger) and when the
+ * partition goes away (topic deleted, node shutting down). Called synchronously inside the
+ * append; a listener defers its own work.
+ */
+export interface HighWatermarkListener {
+  onHighWatermark(partition: Partition, highWatermark: number): void
+  onClose(partition: Partition): void
+}
+
+/** Listeners per partition: one fan-out feed, replication, and room for a few more. */
+export const MAX_HW_LISTENERS = 8
+
 interface Waiter {
   offset: number
   resolve: () => void
@@ -25,6 +38,8 @@ export class Partition {
   private queuedBytes = 0
   private flushScheduled = false
   private waiters = new Set<Waiter>()
+  private listeners: HighWatermarkListener[] = []
+  private closed = false
   /** Set when an append committed since the last fsync tick (the `batch` fsync policy). */
   dirty = false
 
@@ -102,6 +117,22 @@ export class Partition {
     for (const w of this.waiters) {
       if (offset > w.offset) this.wake(w)
     }
+    for (const l of this.listeners) l.onHighWatermark(this, offset)
+  }
+
+  /** Registers a listener; returns the function that removes it. */
+  listen(listener: HighWatermarkListener): () => void {
+    assert(!this.closed, `listen on closed partition ${this.topic}-${this.index}`)
+    assert(this.listeners.length < MAX_HW_LISTENERS, `more than ${MAX_HW_LISTENERS} high watermark listeners on ${this.topic}-${this.index}`)
+    assert(!this.listeners.includes(listener), 'a listener is registered once')
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** Resolves when a record at or after `offset` is readable, or after `ms`. */
@@ -122,5 +153,18 @@ export class Partition {
   /** Wakes every waiter (shutdown, topic deletion). */
   wakeAll(): void {
     for (const w of [...this.waiters]) this.wake(w)
+  }
+
+  /**
+   * The partition is going away (topic deleted, node shutting down): waiters wake, listeners
+   * hear it once and are dropped. Called after the last flush, before the log closes.
+   */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.wakeAll()
+    const listeners = this.listeners
+    this.listeners = []
+    for (const l of listeners) l.onClose(this)
   }
 }
