@@ -10,6 +10,8 @@
  * await producer.send('comments', { key: 'room-1', value: { author: 'ada', text: 'hi', at: Date.now() } })
  * ```
  */
+import { partitionForKey } from '../codec/partitioner.ts'
+import { decodeBase64 } from '../core/base64.ts'
 import type { BackoffOptions } from './backoff.ts'
 import { EdgelogError } from './errors.ts'
 import { HttpClient, type FetchFunction } from './http.ts'
@@ -92,6 +94,16 @@ export class EdgelogClient {
     }
     if (transport !== 'http') throw new TypeError(`transport must be "ws" or "http", got ${String(transport)}`)
     return new Producer(new HttpProduceTransport(this.http), this.http, this.#metadata, producerOptions)
+  }
+
+  /**
+   * The partition a key goes to: murmur2 of its bytes, as the server and Kafka's Java client
+   * compute it. A subscriber interested in one key subscribes to just this partition.
+   */
+  async partitionFor(topic: string, key: string | { base64: string }): Promise<number> {
+    const bytes = typeof key === 'string' ? new TextEncoder().encode(key) : decodeBase64(key.base64)
+    if (bytes === undefined) throw new EdgelogError('INVALID_RECORD', 'key.base64 is not valid base64')
+    return partitionForKey(bytes, await this.#metadata.partitionCount(topic))
   }
 
   /** The shared WebSocket's state, for status displays. */
