@@ -1,5 +1,6 @@
 // `edgelog serve` on Bun: a single node on a local SQLite data directory.
 import { resolve } from 'node:path'
+import type { Hono } from 'hono'
 import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
@@ -9,7 +10,12 @@ import { FanoutHub } from '../../src/fanout/hub.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 import { bunFanout } from './ws.ts'
 
-export async function main(argv: string[]): Promise<void> {
+export interface ServeHooks {
+  /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
+  extend?: (app: Hono) => void | Promise<void>
+}
+
+export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void> {
   let options
   try {
     options = parseServeOptions(argv, process.env)
@@ -54,6 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     ready: () => !draining,
     fanout: hub,
   })
+  await hooks.extend?.(app)
   const server = Bun.serve({
     port: options.port,
     hostname: options.host,
