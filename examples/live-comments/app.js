@@ -98,7 +98,7 @@ async function start() {
       if (record.key !== room) return // another room on the same partition
       const comment = asComment(record.value)
       if (comment === undefined) return
-      window.liveComments.shown.push({ offset: record.offset, ...comment })
+      window.liveComments.shown.push({ offset: record.offset, ...comment, shownAt: Date.now() })
       render(record, comment)
     },
   )

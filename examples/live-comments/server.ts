@@ -30,7 +30,7 @@ async function mountPage(app: Hono): Promise<void> {
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
         // The page runs only its own module and the node's client bundle.
-        'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self'; object-src 'none'; base-uri 'none'",
+        'content-security-policy': "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'",
       }),
     )
   }

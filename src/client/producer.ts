@@ -158,6 +158,9 @@ export class Producer implements ConnectionUser {
     this.#metadata = metadata
     this.#idempotent = o.idempotent && o.acks !== '0'
     this.#onClose = onClose
+    // Ask for the producer id now, as Kafka's producer does, so the first send does not wait
+    // for it. A failure here is retried by the first batch.
+    if (this.#idempotent) this.#ensureProducer().catch(() => {})
   }
 
   /** Bytes of records held: waiting to be sent, or sent and not yet acknowledged. */
