@@ -60,18 +60,18 @@ export class WsClient {
   }
 
   /** Records delivered to subscription `sub`, flattened from msg and msgs, in arrival order. */
-  records(sub: string): Array<Frame & { partition: number }> {
-    const out: Array<Frame & { partition: number }> = []
+  records(sub: string): Array<Frame & { partition: number; offset: number }> {
+    const out: Array<Frame & { partition: number; offset: number }> = []
     for (const f of this.frames) {
       if (f.sub !== sub) continue
-      if (f.op === 'msg') out.push({ ...f, partition: f.partition })
+      if (f.op === 'msg') out.push({ ...f, partition: f.partition, offset: f.offset })
       if (f.op === 'msgs') for (const r of f.records) out.push({ ...r, partition: f.partition, topic: f.topic })
     }
     return out
   }
 
   /** Waits until subscription `sub` has received `n` records. */
-  async waitRecords(sub: string, n: number, timeoutMs = 20_000): Promise<Array<Frame & { partition: number }>> {
+  async waitRecords(sub: string, n: number, timeoutMs = 20_000): Promise<Array<Frame & { partition: number; offset: number }>> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const got = this.records(sub)
@@ -169,9 +169,18 @@ export class RawWs {
     }
     const raw = new RawWs(socket, status, hdrs)
     raw.buf = Buffer.from(rest.subarray(end + 4))
-    socket.on('end', () => (raw.ended = true))
-    socket.on('close', () => (raw.ended = true))
-    socket.on('error', () => (raw.ended = true))
+    // One listener for the socket's life: data is only ever read while resumed (readFrames).
+    socket.on('data', (d: Buffer) => {
+      raw.buf = Buffer.concat([raw.buf, d])
+      raw.notify?.()
+    })
+    const ended = () => {
+      raw.ended = true
+      raw.notify?.()
+    }
+    socket.on('end', ended)
+    socket.on('close', ended)
+    socket.on('error', ended)
     return raw
   }
 
@@ -212,25 +221,24 @@ export class RawWs {
           out.push(f)
           if (stop(f)) return out
         }
-        if (this.ended) return out
-        if (Date.now() > deadline) return out
+        if (this.ended || Date.now() > deadline) return out
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, Math.min(200, Math.max(1, deadline - Date.now())))
+          const self = this
           function done() {
             clearTimeout(t)
+            self.notify = undefined
             resolve()
           }
-          this.socket.once('data', (d: Buffer) => {
-            this.buf = Buffer.concat([this.buf, d])
-            done()
-          })
-          this.socket.once('close', done)
+          this.notify = done
         })
       }
     } finally {
       this.socket.pause()
     }
   }
+
+  private notify: (() => void) | undefined
 
   /** The close frame's code and reason, reading (and discarding) everything before it. */
   async readClose(timeoutMs = 15_000): Promise<{ code: number | undefined; reason: string; ended: boolean }> {
@@ -340,6 +348,31 @@ export class SseClient {
   close(): void {
     this.controller.abort()
   }
+}
+
+/** An HTTP GET on a raw socket that reads nothing after the response head (a stalled client). */
+export async function stalledGet(port: number, path: string): Promise<{ status: number; socket: net.Socket; closed: () => boolean }> {
+  const socket = net.connect(port, '127.0.0.1')
+  let closed = false
+  socket.on('close', () => (closed = true))
+  socket.on('error', () => (closed = true))
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve())
+    socket.once('error', reject)
+  })
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`)
+  const head = await new Promise<string>((resolve) => {
+    let buf = ''
+    const onData = (d: Buffer) => {
+      buf += d.toString('latin1')
+      if (!buf.includes('\r\n\r\n')) return
+      socket.off('data', onData)
+      socket.pause()
+      resolve(buf)
+    }
+    socket.on('data', onData)
+  })
+  return { status: Number(head.split(' ')[1]), socket, closed: () => closed }
 }
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {

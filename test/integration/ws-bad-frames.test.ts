@@ -17,7 +17,7 @@ async function client(): Promise<WsClient> {
 /** Sends a raw frame and returns the next err frame. */
 async function errFor(c: WsClient, frame: string | Uint8Array): Promise<Record<string, any>> {
   const from = c.frames.length
-  c.ws.send(frame)
+  c.ws.send(frame as string)
   return c.next((f) => f.op === 'err', 10_000, from)
 }
 
