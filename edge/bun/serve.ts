@@ -1,14 +1,23 @@
 // `edgelog serve` on Bun: a single node on a local SQLite data directory.
 import { resolve } from 'node:path'
 import type { Server } from 'bun'
+import type { Hono } from 'hono'
 import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
 import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
 import { buildSecurity, type SecuritySetup } from '../../src/cli/serve-security.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
+import { FanoutHub } from '../../src/fanout/hub.ts'
+import { parseOriginPolicy } from '../../src/fanout/origin.ts'
+import { bunFanout, type WsData } from './ws.ts'
 
-export async function main(argv: string[]): Promise<void> {
+export interface ServeHooks {
+  /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
+  extend?: (app: Hono) => void | Promise<void>
+}
+
+export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void> {
   let options: ServeOptions
   try {
     options = parseServeOptions(argv, process.env)
@@ -23,7 +32,9 @@ export async function main(argv: string[]): Promise<void> {
   const runtime = systemRuntime()
   let setup: SecuritySetup
   let tls: { cert: string; key: string } | undefined
+  let originPolicy
   try {
+    originPolicy = parseOriginPolicy(options['allowed-origins'])
     setup = await buildSecurity(
       options,
       { readText: readFileText, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) },
@@ -46,6 +57,18 @@ export async function main(argv: string[]): Promise<void> {
     cleanerIntervalMs: options['cleaner-interval-ms'],
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
+  const hub = new FanoutHub(broker, {
+    originPolicy,
+    limits: {
+      maxConnections: options['max-connections'],
+      maxFrameBytes: options['ws-max-frame-bytes'],
+      maxBufferedBytes: options['ws-max-buffered-bytes'],
+      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+      idleTimeoutSeconds: options['ws-idle-timeout'],
+      maxInflightPubs: options['ws-max-inflight-pubs'],
+    },
+  })
+  const live = bunFanout(hub)
   let draining = false
   const app = createApp(broker, {
     limits: {
@@ -55,18 +78,23 @@ export async function main(argv: string[]): Promise<void> {
       bodyMinBytesPerSec: options['body-min-bytes-per-sec'],
     },
     ready: () => !draining,
+    fanout: hub,
+    // GET /v1/ws goes through the app like every route (token, caps, access rules), then here.
+    websocket: (req, env, access) => live.upgrade(req, env as Server<WsData>, access),
     security: {
       ...setup.security,
       // Hono hands Bun's fetch arguments on: c.env is the Server.
-      clientAddress: (c) => (c.env as Server<unknown> | undefined)?.requestIP?.(c.req.raw)?.address,
+      clientAddress: (c) => (c.env as Server<WsData> | undefined)?.requestIP?.(c.req.raw)?.address,
     },
   })
-  let server: Server<unknown>
+  await hooks.extend?.(app)
+  let server: Server<WsData>
   try {
-    server = Bun.serve({
+    server = Bun.serve<WsData>({
       port: options.port,
       hostname: options.host,
-      fetch: app.fetch,
+      fetch: (req, srv) => app.fetch(req, srv),
+      websocket: live.websocket,
       // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
       // with our JSON error; Bun's own ceiling would answer a bare 413 first.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
@@ -74,7 +102,8 @@ export async function main(argv: string[]): Promise<void> {
       // 10 s however slowly they trickle; bodies by the app's body deadline.
       idleTimeout: 60,
       // The app answers every error itself; this is the last line, and it tells nothing.
-      error: () => new Response('{"error":{"code":"INTERNAL","message":"internal error"}}', { status: 500, headers: { 'content-type': 'application/json' } }),
+      error: () =>
+        new Response('{"error":{"code":"INTERNAL","message":"internal error"}}', { status: 500, headers: { 'content-type': 'application/json' } }),
       tls,
     })
   } catch (err) {
@@ -82,6 +111,7 @@ export async function main(argv: string[]): Promise<void> {
     broker.close()
     process.exit(2)
   }
+  hub.useNativeChannels(live.channels(server))
   const scheme = tls ? 'https' : 'http'
   for (const note of setup.notes) console.log(`edgelog: ${note}`)
   console.log(`edgelog listening on ${scheme}://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)
@@ -90,6 +120,9 @@ export async function main(argv: string[]): Promise<void> {
     if (draining) return
     draining = true
     console.log(`edgelog: ${signal}, shutting down`)
+    // Live connections first: sockets get 1001 and SSE streams end, so clients resume
+    // elsewhere and server.stop() is not left waiting on streams that never finish.
+    hub.shutdown()
     await server.stop()
     broker.close()
     process.exit(0)

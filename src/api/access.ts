@@ -35,6 +35,7 @@ export const ACCESS_RULES: ReadonlyArray<readonly [Method[], string, Rule]> = [
   [['POST'], '/v1/topics/:topic/partitions/:partition/records', topic('produce')],
   [['GET'], '/v1/topics/:topic/partitions/:partition/records', topic('consume')],
   [['GET'], '/v1/topics/:topic/partitions/:partition/offsets', topic('consume')],
+  [['GET'], '/v1/topics/:topic/sse', topic('consume')],
   [
     ['POST'],
     '/v1/producers',

@@ -2,13 +2,16 @@
 import { Hono } from 'hono'
 import type { Broker } from '../broker/broker.ts'
 import { isAdmin } from '../auth/principal.ts'
+import type { FanoutHub } from '../fanout/hub.ts'
+import { sseResponse } from '../fanout/sse.ts'
 import { limitBodyTime, readJson } from './body.ts'
+import { clientBundleRoutes } from './client-bundle.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 import { recordRoutes } from './records.ts'
 import { InitProducerSchema } from './schemas.ts'
-import { securityOf } from './security-context.ts'
+import { securityOf, type RequestSecurity } from './security-context.ts'
 import { installSecurity, installTransportHeaders, securityMetrics, type SecurityOptions } from './security.ts'
 import { tokenRoutes } from './tokens.ts'
 import { topicRoutes } from './topics.ts'
@@ -21,6 +24,42 @@ export interface AppOptions {
   ready?: () => boolean
   /** Authentication, access rules and quotas; without it every caller may do everything. */
   security?: SecurityOptions
+  /** Live subscriptions: serves SSE at /v1/topics/{topic}/sse (WebSocket upgrades are the runtime's). */
+  fanout?: FanoutHub
+  /**
+   * The runtime's WebSocket upgrade for GET /v1/ws, called once the request passed the security
+   * middleware: a refusal, or undefined when the runtime took the socket (which then owns
+   * `access` and releases it when it closes).
+   */
+  websocket?: (req: Request, env: unknown, access: { security: RequestSecurity; release: () => void }) => Response | undefined
+}
+
+/** An answer whose body streams (SSE): `release` runs when the stream ends, however it ends. */
+function releaseWhenDone(res: Response, release: () => void): Response {
+  if (res.body === null || res.status !== 200) {
+    release()
+    return res
+  }
+  const reader = res.body.getReader()
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read()
+        if (done) {
+          release()
+          controller.close()
+        } else controller.enqueue(value)
+      } catch (err) {
+        release()
+        controller.error(err)
+      }
+    },
+    cancel(reason) {
+      release()
+      return reader.cancel(reason)
+    },
+  })
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
@@ -59,9 +98,38 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
     const principal = securityOf(c).principal
     return c.json(broker.initProducer(body.producerId, principal.id, isAdmin(principal)))
   })
+  const fanout = options.fanout
+  if (fanout) {
+    app.get('/v1/topics/:topic/sse', (c) => {
+      const release = securityOf(c).retain()
+      let res: Response
+      try {
+        res = sseResponse(fanout, c.req.raw, c.req.param('topic'))
+      } catch (err) {
+        release()
+        throw err
+      }
+      return releaseWhenDone(res, release)
+    })
+  }
+  const websocket = options.websocket
+  if (websocket) {
+    app.get('/v1/ws', (c) => {
+      const security = securityOf(c)
+      const release = security.retain()
+      const refused = websocket(c.req.raw, c.env, { security, release })
+      if (refused) {
+        release()
+        return refused
+      }
+      // The runtime took the request for the upgrade; it ignores whatever is answered here.
+      return new Response(null)
+    })
+  }
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
   if (options.security?.minter) app.route('/v1/tokens', tokenRoutes(options.security.minter, limits))
+  app.route('/', clientBundleRoutes())
   return app
 }

@@ -12,6 +12,12 @@ export interface RequestSecurity {
   chargeProduceBytes(bytes: number): void
   /** A long-poll slot of this principal, released when the fetch answers. */
   acquireLongPoll(): () => void
+  /**
+   * Keeps this request's per-IP and per-principal slots past its answer (a WebSocket or an SSE
+   * stream holds them while it is open) and returns their release, to be called exactly when
+   * the connection ends. Without it they are released when the handler returns.
+   */
+  retain(): () => void
 }
 
 declare module 'hono' {
@@ -29,6 +35,7 @@ export const OPEN_SECURITY: RequestSecurity = Object.freeze({
   checkProduceBytes: noop,
   chargeProduceBytes: noop,
   acquireLongPoll: () => noop,
+  retain: () => noop,
 })
 
 export function securityOf(c: Context): RequestSecurity {

@@ -25,13 +25,14 @@ export interface SecurityOptions {
 
 const noop = () => {}
 
-function requestSecurity(principal: Principal, key: string, quotas: Quotas | undefined): RequestSecurity {
-  if (!quotas) return { principal, checkProduceBytes: noop, chargeProduceBytes: noop, acquireLongPoll: () => noop }
+function requestSecurity(principal: Principal, key: string, quotas: Quotas | undefined, retain: () => () => void): RequestSecurity {
+  if (!quotas) return { principal, checkProduceBytes: noop, chargeProduceBytes: noop, acquireLongPoll: () => noop, retain }
   return {
     principal,
     checkProduceBytes: () => quotas.checkProduceBytes(key),
     chargeProduceBytes: (bytes) => quotas.chargeProduceBytes(key, bytes),
     acquireLongPoll: () => quotas.acquireLongPoll(key),
+    retain,
   }
 }
 
@@ -52,6 +53,19 @@ export function installSecurity(app: Hono, options: SecurityOptions): void {
   const guard: MiddlewareHandler = async function guard(c, next) {
     const ip = options.clientAddress?.(c) ?? 'unknown'
     const releases: Array<() => void> = []
+    let retained = false
+    const releaseAll = () => {
+      for (const release of releases.splice(0)) release()
+    }
+    const retain = () => {
+      retained = true
+      let done = false
+      return () => {
+        if (done) return
+        done = true
+        releaseAll()
+      }
+    }
     try {
       if (quotas) releases.push(quotas.acquireIp(ip))
       let principal = ANONYMOUS_SUPERUSER
@@ -69,10 +83,10 @@ export function installSecurity(app: Hono, options: SecurityOptions): void {
         if (!principal.anonymous) releases.push(quotas.acquirePrincipal(key))
         quotas.takeRequest(key)
       }
-      c.set('security', requestSecurity(principal, key, quotas))
+      c.set('security', requestSecurity(principal, key, quotas, retain))
       await next()
     } finally {
-      for (const release of releases) release()
+      if (!retained) releaseAll()
     }
   }
   app.use('/v1/*', guard)

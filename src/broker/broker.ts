@@ -504,8 +504,7 @@ export class Broker {
     if (this.fsyncTimer) this.runtime.timers.clearTimeout(this.fsyncTimer)
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {
-        p.close()
-        p.wakeAll()
+        p.close() // commits what is queued, wakes waiters, tells listeners
         this.storage.sync(p.log.db)
         p.log.close()
       }
@@ -556,8 +555,7 @@ export class Broker {
   private dropTopic(topic: Topic): void {
     this.topics.delete(topic.record.name)
     for (const p of topic.partitions) {
-      p.close()
-      p.wakeAll()
+      p.close() // commits what is queued, wakes waiters, tells listeners
       p.log.close()
       this.storage.remove(partitionFile(topic.record, p.index))
     }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { MAX_CLOCK_SKEW_SEC } from '../auth/jwt.ts'
+import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true')
@@ -42,6 +43,13 @@ export const ServeOptionsSchema = z
     'max-connections-per-ip': int(1, 10_000_000).optional(),
     'max-connections-per-principal': int(1, 10_000_000).optional(),
     'max-long-polls-per-principal': int(1, 1_000_000).optional(),
+    'allowed-origins': z.string().optional(),
+    'max-connections': int(1, 1_000_000).default(LIVE.maxConnections),
+    'ws-max-frame-bytes': int(1024, 64 * 1024 * 1024).default(LIVE.maxFrameBytes),
+    'ws-max-buffered-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(LIVE.maxBufferedBytes),
+    'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
+    'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
+    'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -70,6 +78,9 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
                     [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
                     [--body-timeout-ms 20000] [--body-min-bytes-per-sec 1000]
+  live:             [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
+                    [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
+                    [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
   security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
                     [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]
                     [--subscribe-token-secret SECRET] [--tls-cert FILE --tls-key FILE]
@@ -78,7 +89,8 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--max-long-polls-per-principal N]
   PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET set the
   defaults of --port, --data, --fsync, --jwt-secret and --subscribe-token-secret (secrets in the
-  environment stay out of the process list).`
+  environment stay out of the process list).
+  --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
 export class ServeHelp extends Error {
