@@ -21,8 +21,8 @@ export class WsClient {
     }
   }
 
-  static async open(baseUrl: string, headers?: Record<string, string>): Promise<WsClient> {
-    const url = baseUrl.replace(/^http/, 'ws') + '/v1/ws'
+  static async open(baseUrl: string, headers?: Record<string, string>, query = ''): Promise<WsClient> {
+    const url = baseUrl.replace(/^http/, 'ws') + '/v1/ws' + query
     const ws = headers ? new WebSocket(url, { headers } as any) : new WebSocket(url)
     const client = new WsClient(ws)
     await new Promise<void>((resolve, reject) => {
