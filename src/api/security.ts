@@ -25,6 +25,12 @@ export interface SecurityOptions {
 
 const noop = () => {}
 
+/**
+ * Paths under /v1/ that need no credential: the browser build of the client library, which a
+ * page loads with a <script> tag before it has any token to send.
+ */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/v1/client.js'])
+
 function requestSecurity(principal: Principal, key: string, quotas: Quotas | undefined, retain: () => () => void): RequestSecurity {
   if (!quotas) return { principal, checkProduceBytes: noop, chargeProduceBytes: noop, acquireLongPoll: () => noop, retain }
   return {
@@ -51,6 +57,10 @@ export function installSecurity(app: Hono, options: SecurityOptions): void {
   if (!authenticator && !quotas?.active) return
 
   const guard: MiddlewareHandler = async function guard(c, next) {
+    if (PUBLIC_PATHS.has(c.req.path)) {
+      c.set('authorized', true)
+      return next()
+    }
     const ip = options.clientAddress?.(c) ?? 'unknown'
     const releases: Array<() => void> = []
     let retained = false

@@ -4,6 +4,7 @@
 const common = `Common flags:
   --url URL        the node to talk to (default $EDGELOG_URL, else http://127.0.0.1:8080)
   -h, --help       show this help
+A node with authentication wants a bearer token: set EDGELOG_TOKEN.
 `
 
 const main = `edgelog: a Kafka-style event log for the edge

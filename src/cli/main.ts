@@ -99,7 +99,9 @@ function createClient(url: string | undefined, env: Record<string, string | unde
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new UsageError(`'${chosen}' is not an http:// or https:// URL`)
   }
-  return new HttpClient({ url: parsed.href })
+  // A token from the environment, never a flag: command lines show up in `ps` and shell history.
+  const token = env.EDGELOG_TOKEN?.trim()
+  return new HttpClient({ url: parsed.href, headers: token ? { authorization: `Bearer ${token}` } : undefined })
 }
 
 function reportError(error: unknown, command: string, io: CliIO): number {

@@ -106,9 +106,13 @@ after(async () => {
 })
 
 describe('authentication (§5.4 item 3)', () => {
-  test('/healthz and /readyz need no token', async () => {
+  test('/healthz, /readyz and the browser client bundle need no token', async () => {
     await expectStatus(await fetch(`${server.url}/healthz`), 200)
     await expectStatus(await fetch(`${server.url}/readyz`), 200)
+    const js = await fetch(`${server.url}/v1/client.js`)
+    assert.equal(js.status, 200)
+    assert.match(js.headers.get('content-type') ?? '', /javascript/)
+    await js.body?.cancel()
   })
 
   test('no token: 401 with a bare Bearer challenge, and nothing is appended', async () => {
@@ -360,6 +364,20 @@ describe('metrics and logs', () => {
       if (sig && sig.length > 16) assert.ok(!out.includes(sig), 'the server output contains a token signature')
     }
     assert.ok(!out.includes(SECRET), 'the server output contains the secret')
+  })
+})
+
+describe('the CLI', () => {
+  test('EDGELOG_TOKEN authenticates every command; without it the CLI reports UNAUTHORIZED', () => {
+    const run = (env: Record<string, string>) =>
+      spawnSync('node', [join(ROOT, 'bin/edgelog.mjs'), 'topics', 'list'], { cwd: ROOT, env: { ...process.env, EDGELOG_URL: server.url, ...env }, encoding: 'utf8', timeout: 20_000 })
+    const ok = run({ EDGELOG_TOKEN: tokens.bob! })
+    assert.equal(ok.status, 0, ok.stderr)
+    assert.match(ok.stdout, /orders\.eu/)
+    assert.doesNotMatch(ok.stdout, /audit/)
+    const refused = run({})
+    assert.equal(refused.status, 1)
+    assert.match(refused.stderr, /UNAUTHORIZED/)
   })
 })
 
