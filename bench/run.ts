@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark, one table each. Numbers go to bench/RESULTS.md.
+import { benchAuthHttp, benchVerify } from './auth.ts'
 import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
@@ -44,4 +45,14 @@ if (!only || only === 'ops') {
   console.log('\n## Produce over HTTP with gzip: ~110-byte JSON events')
   const produce = [await benchGzipProduce({ compression: 'none', seconds: 5, inFlight: 4 }), await benchGzipProduce({ compression: 'gzip', seconds: 5, inFlight: 4 })]
   console.table(produce.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'stored B/record': fmt(r.storedBytesPerRecord, 1), 'server RSS MB': fmt(r.serverRssMb) })))
+}
+
+if (!only || only === 'auth') {
+  console.log('\n## Token verification (no HTTP)')
+  const verify = [await benchVerify('HS256'), await benchVerify('ES256'), await benchVerify('RS256')]
+  console.table(verify.map((r) => ({ case: r.case, verifications: r.verifications, 'per s': fmt(r.perSec) })))
+  console.log('\n## Authentication and quotas over HTTP: 1-record produces, 100-byte value, fsync=batch')
+  const rows = []
+  for (const mode of ['none', 'hs256', 'hs256-uncached', 'es256', 'es256-uncached', 'hs256+quotas'] as const) rows.push(await benchAuthHttp(mode))
+  console.table(rows.map((r) => ({ case: r.case, requests: r.requests, 'requests/s': fmt(r.perSec) })))
 }
