@@ -25,7 +25,7 @@ export interface FeedHost {
   readonly runtime: Runtime
   readonly limits: FanoutLimits
   /** Writes a frame to a channel: natively, or by a loop over the member sockets. */
-  publish(channel: string, text: string, members: Iterable<Cursor>): void
+  publish(channel: string, text: string, members: ReadonlySet<Cursor>): void
   joinChannel(socket: FanoutSocket, channel: string): void
   leaveChannel(socket: FanoutSocket, channel: string): void
   /** The feed has no cursors left and has stopped listening. */
