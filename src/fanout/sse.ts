@@ -164,7 +164,13 @@ class SseStream implements CursorOwner {
   private enqueue(text: string): void {
     if (this.ended) return
     const bytes = encoder.encode(text)
-    this.controller.enqueue(bytes)
+    try {
+      this.controller.enqueue(bytes)
+    } catch {
+      // The runtime closed or errored the stream (client gone) without cancelling it.
+      this.end()
+      return
+    }
     const queued = this.highWaterMark - (this.controller.desiredSize ?? 0)
     const limit = this.hub.limits.maxBufferedBytes
     if (queued - bytes.byteLength > limit) {
