@@ -41,6 +41,8 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    cleanerIntervalMs: options['cleaner-interval-ms'],
+    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
   const hub = new FanoutHub(broker, {
     originPolicy,

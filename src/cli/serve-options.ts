@@ -18,6 +18,8 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
+    'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
     'allowed-origins': z.string().optional(),
     'max-connections': int(1, 1_000_000).default(LIVE.maxConnections),
     'ws-max-frame-bytes': int(1024, 64 * 1024 * 1024).default(LIVE.maxFrameBytes),
@@ -33,6 +35,7 @@ export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
+                    [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
                     [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
                     [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
