@@ -100,11 +100,11 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   })
   const fanout = options.fanout
   if (fanout) {
-    app.get('/v1/topics/:topic/sse', (c) => {
+    app.get('/v1/topics/:topic/sse', async (c) => {
       const release = securityOf(c).retain()
       let res: Response
       try {
-        res = sseResponse(fanout, c.req.raw, c.req.param('topic'))
+        res = await sseResponse(fanout, c.req.raw, c.req.param('topic'))
       } catch (err) {
         release()
         throw err

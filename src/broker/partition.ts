@@ -12,14 +12,6 @@ interface Queued {
   resolve: (r: AppendResult) => void
 }
 
-/** An append whose batch is still being prepared (compressed); it keeps its place in line. */
-interface Pending {
-  bytes: number
-  resolve: (r: AppendResult) => void
-  request?: AppendRequest
-  error?: EdgelogError
-}
-
 /**
  * Told when a partition's high watermark moves (the fan-out hub's trigger) and when the
  * partition goes away (topic deleted, node shutting down). Called synchronously inside the
@@ -32,6 +24,14 @@ export interface HighWatermarkListener {
 
 /** Listeners per partition: one fan-out feed, replication, and room for a few more. */
 export const MAX_HW_LISTENERS = 8
+
+/** An append whose batch is still being prepared (compressed); it keeps its place in line. */
+interface Pending {
+  bytes: number
+  resolve: (r: AppendResult) => void
+  request?: AppendRequest
+  error?: EdgelogError
+}
 
 interface Waiter {
   offset: number
@@ -196,9 +196,9 @@ export class Partition {
   }
 
   /**
-   * The partition is going away (topic deleted, node shutting down): what is queued commits,
-   * later appends are refused, waiters wake, listeners hear it once and are dropped. Called
-   * before the log closes.
+   * The partition is going away (topic deleted, node shutting down): what is queued is
+   * committed, later appends are refused, waiters wake, and listeners hear it once and are
+   * dropped. Called before the log closes.
    */
   close(): void {
     if (this.closed) return

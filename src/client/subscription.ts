@@ -94,7 +94,9 @@ export class Subscription implements ConnectionUser {
   #generation = 0
   #activeId: string | undefined
   #status: SubscriptionStatus = 'starting'
+  /** Accepted, not yet handed over: items from #head on (a head index, not shift(): O(1)). */
   #queue: QueueItem[] = []
+  #head = 0
   #draining = false
   #paused = false
   #retryTimer: ReturnType<typeof setTimeout> | undefined
@@ -143,7 +145,7 @@ export class Subscription implements ConnectionUser {
 
   /** Records accepted but not yet handed to the handler. */
   get queued(): number {
-    return this.#queue.length
+    return this.#queue.length - this.#head
   }
 
   close(): void {
@@ -282,7 +284,7 @@ export class Subscription implements ConnectionUser {
 
   #enqueue(item: QueueItem): void {
     this.#queue.push(item)
-    if (this.#queue.length >= this.#maxQueued && !this.#paused) this.#pause()
+    if (this.queued >= this.#maxQueued && !this.#paused) this.#pause()
     if (!this.#draining) void this.#drain()
   }
 
@@ -306,8 +308,13 @@ export class Subscription implements ConnectionUser {
   async #drain(): Promise<void> {
     this.#draining = true
     try {
-      while (this.#queue.length > 0 && this.#status !== 'closed') {
-        const item = this.#queue.shift()!
+      while (this.queued > 0 && this.#status !== 'closed') {
+        const item = this.#queue[this.#head]!
+        this.#queue[this.#head++] = undefined as never
+        if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#head)
+          this.#head = 0
+        }
         if (item.kind === 'gap') {
           this.#callSafely(() => this.#options.onGap?.(item.gap))
         } else {
@@ -318,10 +325,14 @@ export class Subscription implements ConnectionUser {
             this.#report(handlerError(error, item.record))
           }
         }
-        if (this.#paused && this.#queue.length <= this.#maxQueued / 2) this.#resume()
+        if (this.#paused && this.queued <= this.#maxQueued / 2) this.#resume()
       }
     } finally {
       this.#draining = false
+      if (this.queued === 0) {
+        this.#queue = []
+        this.#head = 0
+      }
     }
     if (this.#paused) this.#resume()
   }
@@ -340,6 +351,7 @@ export class Subscription implements ConnectionUser {
     this.#retire()
     clearTimeout(this.#retryTimer)
     this.#queue = []
+    this.#head = 0
     this.#options.signal?.removeEventListener('abort', this.#abort)
     if (id !== undefined && this.#connection.isOpen) {
       try {

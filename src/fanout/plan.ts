@@ -1,7 +1,6 @@
 // Where a new subscription starts on each of its partitions (WebSocket `sub` and SSE alike).
 import type { Broker } from '../broker/broker.ts'
 import type { Partition } from '../broker/partition.ts'
-import { decodeRecords, readBatchHeader } from '../codec/record-batch.ts'
 import { EdgelogError, fail } from '../core/errors.ts'
 import type { StartPosition } from './protocol.ts'
 
@@ -15,7 +14,7 @@ export interface StartPlan {
  * offset per partition. Offsets below the log start are kept (the cursor sends a `gap`);
  * offsets beyond the log end are OFFSET_OUT_OF_RANGE. Nothing is registered here.
  */
-export function planSubscription(broker: Broker, topic: string, partitions: number[] | undefined, from: StartPosition): StartPlan {
+export async function planSubscription(broker: Broker, topic: string, partitions: number[] | undefined, from: StartPosition): Promise<StartPlan> {
   const count = broker.describeTopic(topic).partitions.length
   const indexes = partitions ?? Array.from({ length: count }, (_, i) => i)
   if (new Set(indexes).size !== indexes.length) fail('INVALID_REQUEST', 'partitions lists a partition twice')
@@ -28,14 +27,18 @@ export function planSubscription(broker: Broker, topic: string, partitions: numb
       }
     }
   }
-  const starts = chosen.map((p) => ({ partition: p, next: startOffset(broker, p, from, explicit) }))
+  const starts = []
+  for (const p of chosen) starts.push({ partition: p, next: await startOffset(broker, p, from, explicit) })
+  // A partition of a deleted topic is closed: the subscription would never see a record.
+  if (starts.some((s) => s.partition.isClosed)) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' was deleted`)
   return { topic, starts }
 }
 
-function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): number {
+async function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): Promise<number> {
   if (from === 'earliest') return p.log.logStartOffset
   if (from === 'latest') return p.highWatermark
-  if ('timestamp' in from) return offsetForTimestamp(p, from.timestamp) ?? p.highWatermark
+  // Decoding may await (compressed batches), so this is the one asynchronous start.
+  if ('timestamp' in from) return (await broker.offsetForTimestamp(p.topic, p.index, from.timestamp)) ?? p.highWatermark
   // A partition missing from the map starts at the log start: a client that lost track of a
   // partition (or a partition added since) gets everything rather than a silent skip.
   const next = explicit![String(p.index)] ?? p.log.logStartOffset
@@ -46,23 +49,4 @@ function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit
     )
   }
   return next
-}
-
-/**
- * The first offset whose timestamp is at or after `ts` (Broker.offsetForTimestamp, kept
- * synchronous here so a `sub` is answered in order). A compressed batch is not inflated for
- * this: the subscription starts at its first offset, a few records early at most.
- */
-function offsetForTimestamp(p: Partition, ts: number): number | null {
-  const hw = p.highWatermark
-  let from = p.log.logStartOffset
-  for (;;) {
-    const batch = p.log.firstBatchWithTimestamp(ts, from)
-    if (!batch || batch.baseOffset >= hw) return null
-    if (readBatchHeader(batch.data).compression !== 0) return Math.max(from, batch.baseOffset)
-    for (const r of decodeRecords(batch.data)) {
-      if (r.offset >= from && r.offset < hw && r.timestamp >= ts) return r.offset
-    }
-    from = batch.lastOffset + 1
-  }
 }

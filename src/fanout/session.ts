@@ -36,6 +36,12 @@ export class WsSession {
   private closed = false
   private drainWaiters: Array<() => void> = []
   private drainTimer: TimerHandle | undefined
+  /**
+   * sub and unsub run one after another, in arrival order: a sub may await (a timestamp start
+   * decodes batches), and an unsub sent right after it must find it. The chain is bounded by
+   * the control-frame rate limit, which is checked on arrival.
+   */
+  private control: Promise<void> = Promise.resolve()
 
   constructor(
     readonly hub: FanoutHub,
@@ -79,9 +85,11 @@ export class WsSession {
     const frame = parsed.frame
     this.hub.countFrameIn(frame.op)
     try {
-      if (frame.op === 'sub') this.subscribe(frame)
-      else if (frame.op === 'unsub') this.unsubscribe(frame)
-      else if (frame.op === 'commit') this.commit(frame)
+      if (frame.op === 'sub' || frame.op === 'unsub') {
+        this.takeControlToken()
+        const run = frame.op === 'sub' ? () => this.subscribe(frame) : async () => this.unsubscribe(frame)
+        this.control = this.control.then(run).catch((err) => this.answerError(frame.id, err))
+      } else if (frame.op === 'commit') this.commit(frame)
       else this.publish(frame).catch((err) => this.answerError(frame.id, err))
     } catch (err) {
       this.answerError(frame.id, err)
@@ -113,15 +121,16 @@ export class WsSession {
     }
   }
 
-  private subscribe(f: SubFrame): void {
-    this.takeControlToken()
+  private async subscribe(f: SubFrame): Promise<void> {
+    if (this.closed) return
     this.checkCredential()
     if (this.access) requireTopic(this.access.principal, 'consume', f.topic)
     if (this.subs.has(f.id)) fail('INVALID_REQUEST', `subscription '${f.id}' is already active on this socket`)
     if (this.subs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
       fail('TOO_MANY_SUBSCRIPTIONS', `a socket holds at most ${this.hub.limits.maxSubscriptionsPerSocket} subscriptions`)
     }
-    const plan = planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
+    const plan = await planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
+    if (this.closed) return
     const sub = new WsSubscription(this, f.id, plan)
     this.subs.set(f.id, sub)
     const offsets: Record<string, number> = {}
@@ -131,7 +140,7 @@ export class WsSession {
   }
 
   private unsubscribe(f: UnsubFrame): void {
-    this.takeControlToken()
+    if (this.closed) return
     const sub = this.subs.get(f.id)
     if (!sub) fail('INVALID_REQUEST', `no active subscription '${f.id}' on this socket`)
     this.subs.delete(f.id)

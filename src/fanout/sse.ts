@@ -51,14 +51,14 @@ function parsePartitions(raw: string | null): number[] | undefined {
  * parameters and unknown topics throw (the API turns them into JSON errors) before the stream
  * starts, because an EventSource does not retry after a non-200 answer.
  */
-export function sseResponse(hub: FanoutHub, req: Request, topic: string): Response {
+export async function sseResponse(hub: FanoutHub, req: Request, topic: string): Promise<Response> {
   const admitted = hub.admit(req, 'sse')
   if ('response' in admitted) return admitted.response
   try {
     const url = new URL(req.url)
     const lastEventId = req.headers.get('last-event-id') || url.searchParams.get('lastEventId')
     const from = lastEventId ? parsePosition(lastEventId, 'Last-Event-ID') : parseFrom(url.searchParams.get('from'))
-    const plan = planSubscription(hub.broker, topic, parsePartitions(url.searchParams.get('partitions')), from)
+    const plan = await planSubscription(hub.broker, topic, parsePartitions(url.searchParams.get('partitions')), from)
     return new SseStream(hub, admitted.slot, plan, req.signal).response()
   } catch (err) {
     admitted.slot.release()
@@ -109,6 +109,9 @@ class SseStream implements CursorOwner {
     this.enqueue(`retry: 2000\n\nevent: ok\nid: ${this.positionId()}\ndata: ${JSON.stringify({ topic: plan.topic, offsets })}\n\n`)
     this.scheduleKeepAlive()
     for (const c of this.cursors) if (!this.ended) c.start()
+    // The client left, or the node began draining, while the start was being resolved.
+    if (signal.aborted) this.end()
+    else if (hub.isDraining) this.finish()
   }
 
   response(): Response {
@@ -164,7 +167,13 @@ class SseStream implements CursorOwner {
   private enqueue(text: string): void {
     if (this.ended) return
     const bytes = encoder.encode(text)
-    this.controller.enqueue(bytes)
+    try {
+      this.controller.enqueue(bytes)
+    } catch {
+      // The runtime closed or errored the stream (client gone) without cancelling it.
+      this.end()
+      return
+    }
     const queued = this.highWaterMark - (this.controller.desiredSize ?? 0)
     const limit = this.hub.limits.maxBufferedBytes
     if (queued - bytes.byteLength > limit) {

@@ -146,6 +146,26 @@ describe('connections per node', () => {
     b.close()
     await sse.body?.cancel()
   })
+
+  test('upgrades abandoned right after the handshake leak no connection slots', async () => {
+    for (let i = 0; i < 30; i++) {
+      const raw = await RawWs.connect(server.port)
+      if (raw.status === 101) raw.destroy()
+      else {
+        raw.destroy()
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    let text = ''
+    for (let i = 0; i < 100; i++) {
+      text = await (await fetch(`${server.url}/metrics`)).text()
+      if (/edgelog_ws_connections 0\n/.test(text)) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.match(text, /edgelog_ws_connections 0\n/)
+    const all = await Promise.all([WsClient.open(server.url), WsClient.open(server.url), WsClient.open(server.url)])
+    for (const c of all) c.close()
+  })
 })
 
 describe('idle timeout', () => {
