@@ -2,9 +2,10 @@
 # Debian packages the test suite needs, for CI on a fresh machine (and for a new dev box).
 # Idempotent: installs only what is missing, and runs `apt-get update` at most once.
 #   chromium — the real browser of test/browser/ (driven by playwright-core, headless)
+#   openssl  — makes the self-signed certificate of test/integration/tls.test.ts
 set -euo pipefail
 
-packages=(chromium)
+packages=(chromium openssl)
 
 missing=()
 for package in "${packages[@]}"; do
