@@ -370,7 +370,7 @@ describe('slow and abandoned connections', () => {
     assert.equal((await logEndTotal()) - before, 12)
   })
 
-  test('thousands of abandoned connections leak no file descriptors (§5.4 item 36)', async () => {
+  test('thousands of abandoned connections and WebSocket upgrades leak no file descriptors (§5.4 item 36)', async () => {
     await sleep(500)
     const baseline = openFds()
     const kinds = [
@@ -379,8 +379,10 @@ describe('slow and abandoned connections', () => {
       `POST /v1/topics/fz.scratch/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok.limited}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"records":[`, // body cut short
       `GET /v1/topics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok.limited}\r\n\r\n`, // answer never read
       'GET /v1/topics/fz.scratch/partitions/0/records?waitMs=20000&offset=latest HTTP/1.1\r\nHost: x\r\n\r\n', // refused, then dropped
+      'GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n', // upgrade cut mid-handshake
+      `GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${tok.limited}\r\n\r\n`, // upgraded, then dropped without a close frame
     ]
-    for (let batch = 0; batch < 10; batch++) {
+    for (let batch = 0; batch < 12; batch++) {
       const sockets = await Promise.all(
         Array.from({ length: 250 }, (_, i) => {
           return new Promise<net.Socket>((resolve) => {
@@ -404,7 +406,10 @@ describe('slow and abandoned connections', () => {
       await sleep(250)
       now = openFds()
     }
-    assert.ok(now <= baseline + 5, `open file descriptors: ${baseline} before, ${now} 30 s after 2,500 abandoned connections`)
+    assert.ok(now <= baseline + 5, `open file descriptors: ${baseline} before, ${now} 30 s after 3,000 abandoned connections`)
+    // The upgraded ones were real sockets, and the hub let go of every one of them.
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${tok.admin}` } })).text()
+    assert.match(metrics, /^edgelog_ws_connections 0$/m)
   })
 })
 
