@@ -25,6 +25,14 @@ export async function main(argv: string[]): Promise<void> {
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    groups: {
+      offsetsTopicPartitions: options['offsets-topic-partitions'],
+      maxGroupSize: options['group-max-size'],
+      maxGroups: options['max-groups'],
+      heartbeatIntervalMs: options['group-heartbeat-interval-ms'],
+      minSessionTimeoutMs: options['group-min-session-timeout-ms'],
+      maxSessionTimeoutMs: options['group-max-session-timeout-ms'],
+    },
   })
   let draining = false
   const app = createApp(broker, {
