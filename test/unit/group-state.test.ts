@@ -21,7 +21,7 @@ interface Client {
 }
 
 type Step =
-  | { kind: 'join'; static: boolean; topics: string[] }
+  | { kind: 'join'; static: boolean; topics: readonly string[] }
   | { kind: 'heartbeat'; who: number; lose: boolean }
   | { kind: 'leave'; who: number }
   | { kind: 'crash'; who: number }
@@ -60,7 +60,7 @@ describe('consumer group state machine', () => {
         for (const s of steps) {
           if (s.kind === 'join') {
             const instanceId = s.static ? `i${nextId}` : null
-            const m = group.join(`m${nextId++}`, { topics: s.topics, instanceId, sessionTimeoutMs: 1000, rebalanceTimeoutMs: 1000 }, counts)
+            const m = group.join(`m${nextId++}`, { topics: [...s.topics], instanceId, sessionTimeoutMs: 1000, rebalanceTimeoutMs: 1000 }, counts)
             clients.push({ memberId: m.memberId, instanceId, epoch: m.memberEpoch, owned: fromTopicPartitions(group.assignmentOf(m)) })
           } else if (s.kind === 'return') {
             const c = gone.splice(s.who % Math.max(1, gone.length), 1)[0]
