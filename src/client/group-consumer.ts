@@ -348,6 +348,7 @@ export class GroupConsumer {
       for (const w of workers) w.stop.abort()
       await Promise.all(workers.map((w) => w.done))
       this.#workers.clear()
+      if (workers.length > 0) this.#options.onRevoke?.(workers.map((w) => w.tp).sort(byTopicPartition), true)
       return
     }
     if (workers.length > 0) await this.#revoke(workers)

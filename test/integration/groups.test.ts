@@ -117,7 +117,7 @@ describe('consumer groups over HTTP', () => {
   })
 
   test('3 members × 6 partitions: two each, disjoint, covering all; describe and list show it', async () => {
-    const members = []
+    const members: Member[] = []
     for (let i = 0; i < 3; i++) members.push(await Member.join('three', { topics: ['orders'], sessionTimeoutMs: 10_000 }))
     const d = await settle('three', members)
     assert.deepEqual(members.map((m) => m.owned.size), [2, 2, 2])
