@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<void> {
       minSessionTimeoutMs: options['group-min-session-timeout-ms'],
       maxSessionTimeoutMs: options['group-max-session-timeout-ms'],
     },
+    cleanerIntervalMs: options['cleaner-interval-ms'],
+    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
   let draining = false
   const app = createApp(broker, {

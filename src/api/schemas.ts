@@ -106,3 +106,12 @@ export const ResetOffsetsSchema = z
     dryRun: z.boolean().optional(),
   })
   .strict()
+
+/** PATCH /v1/topics/{topic}/config: `set` overrides configs, `delete` returns them to their defaults. */
+export const AlterTopicConfigSchema = z
+  .object({
+    set: z.record(z.string().max(256), z.union([z.string().max(4096), z.number(), z.boolean()])).optional(),
+    delete: z.array(z.string().max(256)).max(64).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b.set ?? {}).length + (b.delete?.length ?? 0) > 0, { message: 'name at least one config to set or delete' })

@@ -86,6 +86,15 @@ export class MetadataStore {
     })
   }
 
+  /** Replaces a topic's config overrides in one transaction. */
+  replaceTopicConfig(name: string, config: TopicConfig): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM topic_configs WHERE topic = ?').run(name)
+      const put = this.db.prepare('INSERT INTO topic_configs (topic, key, value) VALUES (?, ?, ?)')
+      for (const [k, v] of Object.entries(config)) put.run(name, k, v)
+    })
+  }
+
   deleteTopic(name: string): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM topics WHERE name = ?').run(name)

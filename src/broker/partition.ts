@@ -12,6 +12,14 @@ interface Queued {
   resolve: (r: AppendResult) => void
 }
 
+/** An append whose batch is still being prepared (compressed); it keeps its place in line. */
+interface Pending {
+  bytes: number
+  resolve: (r: AppendResult) => void
+  request?: AppendRequest
+  error?: EdgelogError
+}
+
 interface Waiter {
   offset: number
   resolve: () => void
@@ -22,7 +30,9 @@ export class Partition {
   leaderEpoch = 0
   private hw: number
   private queue: Queued[] = []
+  private pending: Pending[] = []
   private queuedBytes = 0
+  private closed = false
   private flushScheduled = false
   private waiters = new Set<Waiter>()
   /** Set when an append committed since the last fsync tick (the `batch` fsync policy). */
@@ -49,12 +59,43 @@ export class Partition {
 
   /**
    * Queues a batch for the next group commit: every append that arrives before the deferred
-   * flush runs goes into one SQLite transaction.
+   * flush runs goes into one SQLite transaction. A batch may still be in preparation (a promise:
+   * gzip compression is asynchronous); appends still commit in the order they arrived, so a batch
+   * that compresses faster never overtakes an earlier one. `bytes` is what the batch holds
+   * before compression (the queue bound counts it).
    */
-  append(request: AppendRequest): Promise<AppendResult> {
-    if (this.queuedBytes + request.batch.byteLength > MAX_QUEUED_BYTES) {
+  append(request: AppendRequest | Promise<AppendRequest>, bytes?: number): Promise<AppendResult> {
+    const size = bytes ?? (request instanceof Promise ? 0 : request.batch.byteLength)
+    if (this.closed) return Promise.resolve({ ok: false, error: new EdgelogError('SHUTTING_DOWN', 'the partition is closing') })
+    if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
       return Promise.resolve({ ok: false, error: new EdgelogError('THROTTLED', `partition ${this.topic}-${this.index} has too much queued`) })
     }
+    if (!(request instanceof Promise) && this.pending.length === 0) return this.enqueue(request)
+    return new Promise((resolve) => {
+      const slot: Pending = { bytes: size, resolve }
+      this.pending.push(slot)
+      this.queuedBytes += size
+      Promise.resolve(request).then(
+        (r) => (slot.request = r),
+        (err) => (slot.error = err instanceof EdgelogError ? err : new EdgelogError('INTERNAL', 'the batch could not be prepared')),
+      ).then(() => this.drainPending())
+    })
+  }
+
+  /** Moves prepared batches, in arrival order, from the head of the pending line to the queue. */
+  private drainPending(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!
+      if (head.request === undefined && head.error === undefined) return
+      this.pending.shift()
+      this.queuedBytes -= head.bytes
+      if (head.error !== undefined) head.resolve({ ok: false, error: head.error })
+      else if (this.closed) head.resolve({ ok: false, error: new EdgelogError('SHUTTING_DOWN', 'the partition is closing') })
+      else void this.enqueue(head.request!).then(head.resolve)
+    }
+  }
+
+  private enqueue(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve) => {
       this.queue.push({ request, resolve })
       this.queuedBytes += request.batch.byteLength
@@ -65,10 +106,16 @@ export class Partition {
     })
   }
 
+  /** Commits what is queued and refuses later appends (shutdown, topic deletion). */
+  close(): void {
+    this.flush()
+    this.closed = true
+  }
+
   /** Runs the group commit now (also called on shutdown). */
   flush(): void {
     this.flushScheduled = false
-    if (this.queue.length === 0) return
+    if (this.queue.length === 0 || this.closed) return
     const queued = this.queue
     this.queue = []
     this.queuedBytes = 0

@@ -24,6 +24,8 @@ export const ServeOptionsSchema = z
     'group-heartbeat-interval-ms': int(100, 600_000).default(DEFAULT_GROUP_OPTIONS.heartbeatIntervalMs),
     'group-min-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.minSessionTimeoutMs),
     'group-max-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.maxSessionTimeoutMs),
+    'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
+    'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
   })
   .strict()
   .refine((o) => o['group-min-session-timeout-ms'] <= o['group-max-session-timeout-ms'], {
@@ -39,6 +41,7 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--offsets-topic-partitions 8] [--group-max-size 1000] [--max-groups 10000]
                     [--group-heartbeat-interval-ms 3000] [--group-min-session-timeout-ms 1000]
                     [--group-max-session-timeout-ms 300000]
+                    [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
   PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */

@@ -58,6 +58,8 @@ export interface RequestOptions {
 
 export interface ProduceOptions extends RequestOptions {
   acks?: Acks
+  /** Ask the node to store the batches gzipped (when the topic's compression.type is `producer`). */
+  compression?: 'none' | 'gzip'
 }
 
 export interface ProduceToPartitionOptions extends ProduceOptions {
@@ -78,7 +80,7 @@ export interface FetchRecordsOptions extends RequestOptions {
 }
 
 interface Call<S extends z.ZodType> {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   query?: Record<string, string | number | undefined>
   body?: unknown
@@ -118,6 +120,11 @@ export class HttpClient {
     return this.#call({ method: 'GET', path: topicPath(topic), schema: TopicDescription, options })
   }
 
+  /** Changes topic configs at runtime: `set` overrides keys, `delete` returns them to defaults. */
+  alterTopicConfig(topic: string, change: { set?: Record<string, string | number | boolean>; delete?: string[] }, options?: RequestOptions): Promise<TopicDescription> {
+    return this.#call({ method: 'PATCH', path: `${topicPath(topic)}/config`, body: change, schema: TopicDescription, options })
+  }
+
   deleteTopic(topic: string, options?: RequestOptions): Promise<DeleteTopicResponse> {
     return this.#call({ method: 'DELETE', path: topicPath(topic), schema: DeleteTopicResponse, options })
   }
@@ -129,7 +136,7 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${topicPath(topic)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body: { records },
       schema: ProduceResponse,
       options,
@@ -146,7 +153,7 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${partitionPath(topic, partition)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body,
       schema: ProduceResponse,
       options,

@@ -31,7 +31,7 @@ export interface GroupHost {
   topicId(topic: string): string | undefined
   /** Positions of a partition of a user topic; throws UNKNOWN_TOPIC_OR_PARTITION. */
   positions(topic: string, partition: number): { logStartOffset: number; highWatermark: number; logEndOffset: number }
-  offsetForTimestamp(topic: string, partition: number, timestamp: number): number | null
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number | null>
   /** Partitions of the offsets topic; creates the topic when asked to and it is missing. */
   offsetsTopicPartitions(create: boolean): number | undefined
   /** Does this node lead this partition of the offsets topic? */
@@ -264,13 +264,16 @@ export class GroupCoordinator {
 
   /** Moves an empty group's committed offsets (Kafka's kafka-consumer-groups --reset-offsets). */
   async reset(groupId: string, req: ResetRequest) {
-    return this.operate(groupId, true, (g) => {
+    return this.operate(groupId, true, async (g) => {
       if (!g.isEmpty) fail('NON_EMPTY_GROUP', `group '${groupId}' has ${g.members.size} member(s); offsets can only be reset while it has none`)
       const now = this.host.runtime.clock.now()
-      const plan = this.resetTargets(g, req).map((tp) => {
+      const plan: Array<{ tp: TpKey; topic: string; partition: number; previous: number | null; offset: number }> = []
+      for (const tp of this.resetTargets(g, req)) {
         const { topic, partition } = parseTpKey(tp)
-        return { tp, topic, partition, previous: g.offsets.get(tp)?.offset ?? null, offset: this.resetOffset(topic, partition, req.to) }
-      })
+        plan.push({ tp, topic, partition, previous: g.offsets.get(tp)?.offset ?? null, offset: await this.resetOffset(topic, partition, req.to) })
+      }
+      // Looked up while this operation held the group: a member cannot have joined meanwhile.
+      if (!g.isEmpty) fail('NON_EMPTY_GROUP', `group '${groupId}' has members now; offsets can only be reset while it has none`)
       if (!req.dryRun) {
         for (const p of plan) {
           g.changeOffset(p.tp, { v: 1, offset: p.offset, metadata: '', commitTimestamp: now, memberEpoch: -1, topicId: this.host.topicId(p.topic)! })
@@ -296,6 +299,22 @@ export class GroupCoordinator {
   }
 
   // ---- reading ----
+
+  /** Committed offsets of every group (for metrics), at most `limit`, in group, topic, partition order. */
+  allCommittedOffsets(limit: number): { offsets: Array<{ group: string; topic: string; partition: number; offset: number }>; total: number } {
+    const offsets: Array<{ group: string; topic: string; partition: number; offset: number }> = []
+    let total = 0
+    for (const g of [...this.groups.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : 1))) {
+      const live = [...g.offsets].filter(([tp]) => this.exists(tp))
+      total += live.length
+      if (offsets.length >= limit) continue
+      for (const [tp, v] of live.sort(([a], [b]) => compareTpKeys(a, b))) {
+        if (offsets.length >= limit) break
+        offsets.push({ group: g.groupId, ...parseTpKey(tp), offset: v.offset })
+      }
+    }
+    return { offsets, total }
+  }
 
   list() {
     return [...this.groups.values()]
@@ -368,7 +387,7 @@ export class GroupCoordinator {
    * offset records) in one batch, and only then answers. If the append fails,
    * the group is rebuilt from the log, so memory never runs ahead of what is stored.
    */
-  private operate<T>(groupId: string, create: boolean, fn: (g: ConsumerGroup) => () => T): Promise<T> {
+  private operate<T>(groupId: string, create: boolean, fn: (g: ConsumerGroup) => (() => T) | Promise<() => T>): Promise<T> {
     this.checkOpen()
     const partition = this.coordinatorPartition(groupId, create)
     if (partition === undefined) {
@@ -391,7 +410,7 @@ export class GroupCoordinator {
       let answer: (() => T) | undefined
       let error: unknown
       try {
-        answer = fn(g)
+        answer = await fn(g)
       } catch (err) {
         error = err
       }
@@ -439,11 +458,11 @@ export class GroupCoordinator {
     return [...out].sort(compareTpKeys)
   }
 
-  private resetOffset(topic: string, partition: number, to: ResetTo): number {
+  private async resetOffset(topic: string, partition: number, to: ResetTo): Promise<number> {
     const pos = this.host.positions(topic, partition)
     if (to === 'earliest') return pos.logStartOffset
     if (to === 'latest') return pos.highWatermark
-    if ('timestamp' in to) return this.host.offsetForTimestamp(topic, partition, to.timestamp) ?? pos.highWatermark
+    if ('timestamp' in to) return (await this.host.offsetForTimestamp(topic, partition, to.timestamp)) ?? this.host.positions(topic, partition).highWatermark
     if (to.offset < pos.logStartOffset || to.offset > pos.logEndOffset) {
       fail('OFFSET_OUT_OF_RANGE', `offset ${to.offset} is outside ${topic}-${partition}: log start ${pos.logStartOffset}, log end ${pos.logEndOffset}`)
     }

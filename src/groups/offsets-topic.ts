@@ -22,7 +22,12 @@ export function isInternalTopic(name: string): boolean {
 }
 
 /** Config of the offsets topic: compacted, and batches large enough for a whole group's change. */
-export const OFFSETS_TOPIC_CONFIG = { 'cleanup.policy': 'compact', 'max.message.bytes': String(16 * 1024 * 1024) }
+export const OFFSETS_TOPIC_CONFIG = {
+  'cleanup.policy': 'compact',
+  'max.message.bytes': String(16 * 1024 * 1024),
+  // Replay at start decodes synchronously: the node never compresses this topic.
+  'compression.type': 'uncompressed',
+}
 
 /** Java's String.hashCode, as Kafka computes it for a group id. */
 function javaStringHash(s: string): number {
