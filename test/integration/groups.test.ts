@@ -424,6 +424,40 @@ describe('consumer groups across restarts', () => {
     }
   })
 
+  test('__consumer_offsets is compacted by the log cleaner, and a restart replays the same groups from what is left', async () => {
+    const dataDir = tempDir()
+    const args = ['--cleaner-interval-ms', '100', '--offsets-topic-partitions', '1']
+    server = await startServer({ dataDir, args })
+    try {
+      await ok('POST', '/v1/topics', { name: 'busy', partitions: 2 })
+      await produce('busy', 300, undefined, 2)
+      const m = await Member.join('busy-group', { topics: ['busy'], sessionTimeoutMs: 60_000 })
+      for (let i = 1; i <= 300; i++) {
+        assert.equal((await m.commit([{ topic: 'busy', partition: i % 2, offset: i }])).status, 200)
+      }
+      await ok('POST', '/v1/groups/gone-group/offsets', { offsets: [{ topic: 'busy', partition: 0, offset: 1 }] })
+      await ok('DELETE', '/v1/groups/gone-group')
+      const committed = await ok('GET', '/v1/groups/busy-group/offsets')
+      const described = await ok('GET', '/v1/groups/busy-group')
+      const size = async () => (await ok('GET', '/v1/topics/__consumer_offsets')).partitions[0].sizeBytes as number
+      const peak = await size()
+      const deadline = Date.now() + 20_000
+      while ((await size()) > peak / 4) {
+        assert.ok(Date.now() < deadline, `compacted below a quarter of ${peak} bytes`)
+        await sleep(100)
+      }
+      await server.stop('SIGKILL')
+      server = await startServer({ dataDir, args })
+      assert.deepEqual(await ok('GET', '/v1/groups/busy-group/offsets'), committed)
+      assert.deepEqual((await ok('GET', '/v1/groups/busy-group')).members, described.members)
+      await refused('GET', '/v1/groups/gone-group', undefined, 404, 'GROUP_ID_NOT_FOUND')
+      assert.equal((await m.heartbeat()).memberId, m.id)
+    } finally {
+      await server.stop('SIGKILL')
+      removeDir(dataDir)
+    }
+  })
+
   test('committed offsets an older node kept in meta.db are imported once into __consumer_offsets', async () => {
     const dataDir = tempDir()
     // An older node's data: start, create a topic, stop; then put rows where that node kept them.
