@@ -87,7 +87,7 @@ try {
   await Promise.all(workers.map((w) => w.running))
 
   const sum = (key: 'processed' | 'retried' | 'deadLettered') => workers.reduce((n, w) => n + w.consumer.stats[key], 0)
-  const dlq = []
+  const dlq: Array<{ value: unknown }> = []
   for (const p of (await client.describeTopic(`${topic}.dlq`)).partitions) {
     dlq.push(...(await client.fetchRecords(`${topic}.dlq`, p.partition, { offset: 'earliest' })).records)
   }
