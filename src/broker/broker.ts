@@ -600,7 +600,6 @@ export class Broker {
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {
         p.close()
-        p.wakeAll()
         this.storage.sync(p.log.db)
         p.log.close()
       }
@@ -652,7 +651,6 @@ export class Broker {
     this.topics.delete(topic.record.name)
     for (const p of topic.partitions) {
       p.close()
-      p.wakeAll()
       p.log.close()
       this.storage.remove(partitionFile(topic.record, p.index))
     }

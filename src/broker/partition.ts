@@ -12,6 +12,19 @@ interface Queued {
   resolve: (r: AppendResult) => void
 }
 
+/**
+ * Told when a partition's high watermark moves (the fan-out hub's trigger) and when the
+ * partition goes away (topic deleted, node shutting down). Called synchronously inside the
+ * append; a listener defers its own work.
+ */
+export interface HighWatermarkListener {
+  onHighWatermark(partition: Partition, highWatermark: number): void
+  onClose(partition: Partition): void
+}
+
+/** Listeners per partition: one fan-out feed, replication, and room for a few more. */
+export const MAX_HW_LISTENERS = 8
+
 /** An append whose batch is still being prepared (compressed); it keeps its place in line. */
 interface Pending {
   bytes: number
@@ -35,6 +48,7 @@ export class Partition {
   private closed = false
   private flushScheduled = false
   private waiters = new Set<Waiter>()
+  private listeners: HighWatermarkListener[] = []
   /** Set when an append committed since the last fsync tick (the `batch` fsync policy). */
   dirty = false
 
@@ -106,12 +120,6 @@ export class Partition {
     })
   }
 
-  /** Commits what is queued and refuses later appends (shutdown, topic deletion). */
-  close(): void {
-    this.flush()
-    this.closed = true
-  }
-
   /** Runs the group commit now (also called on shutdown). */
   flush(): void {
     this.flushScheduled = false
@@ -149,6 +157,22 @@ export class Partition {
     for (const w of this.waiters) {
       if (offset > w.offset) this.wake(w)
     }
+    for (const l of this.listeners) l.onHighWatermark(this, offset)
+  }
+
+  /** Registers a listener; returns the function that removes it. */
+  listen(listener: HighWatermarkListener): () => void {
+    assert(!this.closed, `listen on closed partition ${this.topic}-${this.index}`)
+    assert(this.listeners.length < MAX_HW_LISTENERS, `more than ${MAX_HW_LISTENERS} high watermark listeners on ${this.topic}-${this.index}`)
+    assert(!this.listeners.includes(listener), 'a listener is registered once')
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** Resolves when a record at or after `offset` is readable, or after `ms`. */
@@ -169,5 +193,20 @@ export class Partition {
   /** Wakes every waiter (shutdown, topic deletion). */
   wakeAll(): void {
     for (const w of [...this.waiters]) this.wake(w)
+  }
+
+  /**
+   * The partition is going away (topic deleted, node shutting down): what is queued is
+   * committed, later appends are refused, waiters wake, and listeners hear it once and are
+   * dropped. Called before the log closes.
+   */
+  close(): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.wakeAll()
+    const listeners = this.listeners
+    this.listeners = []
+    for (const l of listeners) l.onClose(this)
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
+import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
@@ -26,6 +27,13 @@ export const ServeOptionsSchema = z
     'group-max-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.maxSessionTimeoutMs),
     'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
     'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
+    'allowed-origins': z.string().optional(),
+    'max-connections': int(1, 1_000_000).default(LIVE.maxConnections),
+    'ws-max-frame-bytes': int(1024, 64 * 1024 * 1024).default(LIVE.maxFrameBytes),
+    'ws-max-buffered-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(LIVE.maxBufferedBytes),
+    'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
+    'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
+    'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
   })
   .strict()
   .refine((o) => o['group-min-session-timeout-ms'] <= o['group-max-session-timeout-ms'], {
@@ -42,7 +50,11 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--group-heartbeat-interval-ms 3000] [--group-min-session-timeout-ms 1000]
                     [--group-max-session-timeout-ms 300000]
                     [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
-  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
+                    [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
+                    [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
+                    [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
+  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.
+  --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
 export class ServeHelp extends Error {

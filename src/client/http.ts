@@ -160,9 +160,14 @@ export class HttpClient {
     })
   }
 
-  /** Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). */
-  initProducer(options?: RequestOptions): Promise<InitProducerResponse> {
-    return this.#call({ method: 'POST', path: '/v1/producers', body: {}, schema: InitProducerResponse, options })
+  /**
+   * Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). Given an
+   * id it already holds, the node bumps its epoch instead: sequences restart at 0 and batches
+   * still travelling under the old epoch are fenced.
+   */
+  initProducer(options?: RequestOptions & { producerId?: number }): Promise<InitProducerResponse> {
+    const body = options?.producerId === undefined ? {} : { producerId: options.producerId }
+    return this.#call({ method: 'POST', path: '/v1/producers', body, schema: InitProducerResponse, options })
   }
 
   // ---- fetch ------------------------------------------------------------------------------

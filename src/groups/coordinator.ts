@@ -113,6 +113,7 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, ConsumerGroup>()
   private readonly queues = new Map<string, SerialQueue>()
   private readonly timers = new Map<string, Map<string, MemberTimers>>()
+  private readonly watchers = new Map<string, Set<() => void>>()
   private closed = false
 
   constructor(
@@ -129,6 +130,11 @@ export class GroupCoordinator {
       if (!this.host.isLeader(p)) continue
       for (const g of this.replayPartition(p)) this.adopt(g)
     }
+  }
+
+  /** Resolves once every group operation queued so far has finished (a drain before close). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.run(() => undefined).catch(() => undefined)))
   }
 
   close(): void {
@@ -176,6 +182,35 @@ export class GroupCoordinator {
       // A static member's partitions wait one session timeout for its instance to return.
       if (m && m.left) this.armSession(g, m)
       return () => ({ memberId, memberEpoch: m?.left ? -2 : -1 })
+    })
+  }
+
+  /**
+   * Calls `fn` (after the current turn) whenever the group's state changed: members that live
+   * in this process (WebSocket members) heartbeat then instead of waiting for their interval,
+   * so a freed partition reaches its next owner at once. Returns the unsubscribe function.
+   */
+  watch(groupId: string, fn: () => void): () => void {
+    let set = this.watchers.get(groupId)
+    if (!set) this.watchers.set(groupId, (set = new Set()))
+    set.add(fn)
+    return () => {
+      set!.delete(fn)
+      if (set!.size === 0 && this.watchers.get(groupId) === set) this.watchers.delete(groupId)
+    }
+  }
+
+  private notify(groupId: string): void {
+    const set = this.watchers.get(groupId)
+    if (!set || set.size === 0) return
+    this.host.runtime.timers.defer(() => {
+      for (const fn of [...(this.watchers.get(groupId) ?? [])]) {
+        try {
+          fn()
+        } catch (err) {
+          this.logError(err)
+        }
+      }
     })
   }
 
@@ -428,6 +463,7 @@ export class GroupCoordinator {
           this.reloadGroup(groupId, partition)
           throw err
         }
+        if (records.some((r) => r.type !== 'offset')) this.notify(groupId)
       }
       if (error !== undefined) throw error
       return answer!()
