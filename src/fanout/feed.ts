@@ -76,10 +76,6 @@ export class PartitionFeed implements HighWatermarkListener {
     return this.host.limits
   }
 
-  get size(): number {
-    return this.cursors.size
-  }
-
   describe(): string {
     return `${this.partition.topic}-${this.partition.index}`
   }

@@ -40,14 +40,6 @@ export class WsSession {
     this.controlTokensAt = hub.runtime.clock.monotonic()
   }
 
-  get isClosed(): boolean {
-    return this.closed
-  }
-
-  get subscriptionCount(): number {
-    return this.subs.size
-  }
-
   // ---- events from the runtime ----
 
   /** One inbound message: a string for a text frame, anything else for a binary frame. */
