@@ -688,8 +688,8 @@ export class Broker {
     })
   }
 
-  /** Decodes a stored batch, compressed or not, within the decompression limit. */
-  private async decode(topic: string, data: Uint8Array): Promise<BatchRecord[]> {
+  /** Decodes a stored batch, compressed or not, within the decompression limit (fetch and the fan-out). */
+  async decode(topic: string, data: Uint8Array): Promise<BatchRecord[]> {
     try {
       return await decodeBatch(data, { maxDecompressedBytes: this.options.maxBatchDecompressedBytes })
     } catch (err) {

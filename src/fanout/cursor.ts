@@ -4,12 +4,13 @@
 // (what the live fan-out has already sent), and the cursor joins the live fan-out in the same
 // synchronous step in which it finds `next === published`. Nothing runs between that check and
 // the join, so a record appended meanwhile is either below `published` (read by catch-up) or
-// at or above it (sent live after the join): exactly once either way.
-import { EdgelogError } from '../core/errors.ts'
+// at or above it (sent live after the join): exactly once either way. Reads may await (a
+// compressed batch inflates asynchronously); the check is made again after every read.
+import { assert, EdgelogError } from '../core/errors.ts'
 import { toEdgelogError } from '../api/errors.ts'
 import { encodeRecords, type EncodedRecords } from './encode.ts'
 import type { PartitionFeed } from './feed.ts'
-import { readRecords } from './read.ts'
+import { readRange } from './read.ts'
 import type { FanoutSocket } from './socket.ts'
 
 /** What a cursor delivers to: a WebSocket subscription or an SSE stream. */
@@ -46,6 +47,9 @@ const FRAMES_PER_TURN = 4
 export class Cursor {
   state: CursorState = 'catch-up'
   private scheduled = false
+  /** A step is running (it may be awaiting a decode); a wake-up meanwhile reruns it after. */
+  private stepping = false
+  private rerun = false
 
   constructor(
     readonly feed: PartitionFeed,
@@ -60,14 +64,12 @@ export class Cursor {
     return this.feed.partition.index
   }
 
-  /** The next offset this cursor delivers, live or not. */
-  get position(): number {
-    return this.state === 'live' ? this.feed.published : this.next
-  }
-
-  /** Runs the first catch-up step now (a cursor already at the head joins at once). */
+  /**
+   * Runs the first catch-up step now: a cursor already at the head joins before this returns
+   * (the step is synchronous up to its first read).
+   */
   start(): void {
-    this.step()
+    void this.step()
   }
 
   /** Runs a step after the current turn, once, however often it is asked for. */
@@ -76,32 +78,49 @@ export class Cursor {
     this.scheduled = true
     this.feed.runtime.timers.defer(() => {
       this.scheduled = false
-      this.step()
+      void this.step()
     })
   }
 
   stop(): void {
     if (this.state === 'done') return
-    if (this.state === 'live') this.next = this.feed.published
     this.state = 'done'
     this.feed.detach(this)
   }
 
-  private step(): void {
+  private async step(): Promise<void> {
     if (this.state !== 'catch-up') return
+    if (this.stepping) {
+      this.rerun = true
+      return
+    }
     if (this.owner.ended) return this.stop()
+    this.stepping = true
     try {
-      for (let frames = 0; frames < FRAMES_PER_TURN; frames++) {
-        if (!this.catchUpOnce()) return
+      let frames = 0
+      while (await this.catchUpOnce()) {
+        if (++frames >= FRAMES_PER_TURN) {
+          this.rerun = true
+          break
+        }
       }
-      this.schedule()
     } catch (err) {
-      this.owner.fail(this, toEdgelogError(err))
+      if ((this.state as CursorState) !== 'done') this.owner.fail(this, toEdgelogError(err))
+    } finally {
+      this.stepping = false
+      if (this.rerun) {
+        this.rerun = false
+        this.schedule()
+      }
     }
   }
 
-  /** One frame of catch-up; false when the cursor went live, waits, or is done. */
-  private catchUpOnce(): boolean {
+  /**
+   * One frame of catch-up; false when the cursor went live, waits, or is done. Every decision
+   * about joining is made synchronously, after any await, against the feed as it is then.
+   */
+  private async catchUpOnce(): Promise<boolean> {
+    if (this.state !== 'catch-up' || this.owner.ended) return false
     const feed = this.feed
     if (feed.closed) {
       this.owner.fail(this, new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', `${feed.describe()} is gone (topic deleted)`))
@@ -125,16 +144,13 @@ export class Cursor {
       return false
     }
     const limits = feed.limits
-    const records = readRecords(feed.partition, this.next, feed.published, limits.maxRecordsPerFrame, limits.maxBytesPerFrame)
-    if (records.length === 0 || records[0]!.offset !== this.next) {
-      // Below the high watermark every offset is there unless retention removed it since the
-      // check above; anything else is a broken log, never a silent skip.
-      if (this.next < feed.partition.log.logStartOffset) return true
-      throw new EdgelogError('CORRUPT_MESSAGE', `${feed.describe()} has no record at offset ${this.next}`)
-    }
-    const encoded = encodeRecords(this.partition, records)
-    this.owner.deliver(this, encoded)
-    this.next = encoded.lastOffset + 1
+    const from = this.next
+    const range = await readRange(feed.broker, feed.partition, from, feed.published, limits.maxRecordsPerFrame, limits.maxBytesPerFrame)
+    // Stopped meanwhile (unsub, socket closed, partition gone): deliver nothing.
+    if (this.state !== 'catch-up' || this.owner.ended || this.next !== from) return false
+    assert(range.next > from, `${feed.describe()}: a read from ${from} moves forward`)
+    if (range.records.length > 0) this.owner.deliver(this, encodeRecords(this.partition, range.records))
+    this.next = range.next
     return this.state === 'catch-up' && !this.owner.ended
   }
 }

@@ -3,6 +3,10 @@
 // live cursor: one publish per WebSocket channel (cursors sharing a subscription id share a
 // frame, since the frame names the subscription) and one delivery per SSE stream (each SSE event
 // id is that stream's own position, so only the record text is shared there).
+// Where native publish does not fit: catch-up frames go straight to their own socket (each
+// catching-up cursor is at its own offset, so there is nothing to share), as do ok/ack/err/gap
+// frames; a subscription joins its channel only once it is exactly at `published`.
+import type { Broker } from '../broker/broker.ts'
 import type { HighWatermarkListener, Partition } from '../broker/partition.ts'
 import type { Runtime } from '../core/clock.ts'
 import { assert, EdgelogError } from '../core/errors.ts'
@@ -10,7 +14,7 @@ import { toEdgelogError } from '../api/errors.ts'
 import type { Cursor } from './cursor.ts'
 import { encodeRecords, recordsFrame, type EncodedRecords } from './encode.ts'
 import type { FanoutLimits } from './limits.ts'
-import { readRecords } from './read.ts'
+import { readRange } from './read.ts'
 import type { FanoutSocket } from './socket.ts'
 
 /** Live WebSocket cursors of one subscription id on this partition: one frame text for all. */
@@ -22,6 +26,7 @@ interface Channel {
 
 /** What a feed needs from the hub. */
 export interface FeedHost {
+  readonly broker: Broker
   readonly runtime: Runtime
   readonly limits: FanoutLimits
   /** Writes a frame to a channel: natively, or by a loop over the member sockets. */
@@ -49,6 +54,8 @@ export class PartitionFeed implements HighWatermarkListener {
   private readonly topicJson: string
   private readonly unlisten: () => void
   private drainScheduled = false
+  /** A drain is running (it may await a decode); drains never overlap. */
+  private draining = false
 
   constructor(
     readonly id: number,
@@ -64,12 +71,12 @@ export class PartitionFeed implements HighWatermarkListener {
     return this.host.runtime
   }
 
-  get limits(): FanoutLimits {
-    return this.host.limits
+  get broker(): Broker {
+    return this.host.broker
   }
 
-  get size(): number {
-    return this.cursors.size
+  get limits(): FanoutLimits {
+    return this.host.limits
   }
 
   describe(): string {
@@ -143,23 +150,28 @@ export class PartitionFeed implements HighWatermarkListener {
 
   // ---- the live fan-out ----
 
-  private drain(): void {
+  private async drain(): Promise<void> {
     this.drainScheduled = false
-    if (this.closed) return
-    const hw = this.partition.highWatermark
+    if (this.closed || this.draining) return // a running drain re-reads the high watermark
+    this.draining = true
     let bytes = 0
     try {
-      while (this.published < hw) {
+      while (!this.closed && this.published < this.partition.highWatermark) {
         if (bytes >= DRAIN_BYTES_PER_TURN) {
-          this.onHighWatermark() // more next turn
-          return
+          this.onHighWatermark() // the rest next turn
+          break
         }
-        const records = readRecords(this.partition, this.published, hw, this.limits.maxRecordsPerFrame, this.limits.maxBytesPerFrame)
-        assert(records.length > 0 && records[0]!.offset === this.published, `${this.describe()} has the records below its high watermark`)
-        const encoded = encodeRecords(this.partition.index, records)
-        this.publishRange(encoded)
-        bytes += encoded.chars
-        this.published = encoded.lastOffset + 1
+        const from = this.published
+        const range = await readRange(this.broker, this.partition, from, this.partition.highWatermark, this.limits.maxRecordsPerFrame, this.limits.maxBytesPerFrame)
+        if (this.closed) break
+        assert(this.published === from && range.next > from, `${this.describe()}: the live fan-out moves forward from ${from}`)
+        if (range.records.length > 0) {
+          const encoded = encodeRecords(this.partition.index, range.records)
+          this.publishRange(encoded)
+          bytes += encoded.chars
+        }
+        // Cursors that joined while the range was being read are members now and got it.
+        this.published = range.next
         this.wakeWaiting()
       }
     } catch (err) {
@@ -167,7 +179,11 @@ export class PartitionFeed implements HighWatermarkListener {
       const error = toEdgelogError(err)
       if (error.status >= 500) this.host.logError(err)
       for (const c of [...this.cursors]) if (c.state !== 'done') c.owner.fail(c, error)
+    } finally {
+      this.draining = false
     }
+    // An advance that arrived while the last read was in flight.
+    if (!this.closed && this.published < this.partition.highWatermark) this.onHighWatermark()
   }
 
   private publishRange(encoded: EncodedRecords): void {

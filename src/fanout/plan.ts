@@ -13,27 +13,8 @@ export interface StartPlan {
  * Resolves `partitions` (default: every partition the topic has now) and `from` to the next
  * offset per partition. Offsets below the log start are kept (the cursor sends a `gap`);
  * offsets beyond the log end are OFFSET_OUT_OF_RANGE. Nothing is registered here.
- * Synchronous, except for a `timestamp` start: finding a timestamp's offset may decompress
- * batches, which is asynchronous, so that case answers a promise.
  */
-export function planSubscription(
-  broker: Broker,
-  topic: string,
-  partitions: number[] | undefined,
-  from: StartPosition,
-): StartPlan | Promise<StartPlan> {
-  if (typeof from === 'object' && 'timestamp' in from) {
-    const count = broker.describeTopic(topic).partitions.length
-    const indexes = partitions ?? Array.from({ length: count }, (_, i) => i)
-    if (new Set(indexes).size !== indexes.length) fail('INVALID_REQUEST', 'partitions lists a partition twice')
-    const chosen = indexes.map((i) => broker.partition(topic, i))
-    return Promise.all(chosen.map(async (p) => [p.index, (await broker.offsetForTimestamp(p.topic, p.index, from.timestamp)) ?? p.highWatermark] as const))
-      .then((found) => planNow(broker, topic, indexes, { offsets: Object.fromEntries(found.map(([i, o]) => [String(i), o])) }))
-  }
-  return planNow(broker, topic, partitions, from)
-}
-
-function planNow(broker: Broker, topic: string, partitions: number[] | undefined, from: StartPosition): StartPlan {
+export async function planSubscription(broker: Broker, topic: string, partitions: number[] | undefined, from: StartPosition): Promise<StartPlan> {
   const count = broker.describeTopic(topic).partitions.length
   const indexes = partitions ?? Array.from({ length: count }, (_, i) => i)
   if (new Set(indexes).size !== indexes.length) fail('INVALID_REQUEST', 'partitions lists a partition twice')
@@ -46,14 +27,18 @@ function planNow(broker: Broker, topic: string, partitions: number[] | undefined
       }
     }
   }
-  const starts = chosen.map((p) => ({ partition: p, next: startOffset(broker, p, from, explicit) }))
+  const starts = []
+  for (const p of chosen) starts.push({ partition: p, next: await startOffset(broker, p, from, explicit) })
+  // A partition of a deleted topic is closed: the subscription would never see a record.
+  if (starts.some((s) => s.partition.isClosed)) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' was deleted`)
   return { topic, starts }
 }
 
-function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): number {
+async function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): Promise<number> {
   if (from === 'earliest') return p.log.logStartOffset
   if (from === 'latest') return p.highWatermark
-  if ('timestamp' in from) return p.highWatermark // resolved to offsets by planSubscription
+  // Decoding may await (compressed batches), so this is the one asynchronous start.
+  if ('timestamp' in from) return (await broker.offsetForTimestamp(p.topic, p.index, from.timestamp)) ?? p.highWatermark
   // A partition missing from the map starts at the log start: a client that lost track of a
   // partition (or a partition added since) gets everything rather than a silent skip.
   const next = explicit![String(p.index)] ?? p.log.logStartOffset

@@ -9,7 +9,7 @@ import { toProduceRecord } from '../api/record-json.ts'
 import { ackFrame, batchAckFrame, errFrame, okFrame } from './encode.ts'
 import type { ConnectionSlot, FanoutHub } from './hub.ts'
 import { GroupSubscription } from './group-subscription.ts'
-import { planSubscription, type StartPlan } from './plan.ts'
+import { planSubscription } from './plan.ts'
 import { parseClientFrame, type CommitFrame, type PubFrame, type SubFrame, type UnsubFrame } from './protocol.ts'
 import { CloseCode, type FanoutSocket } from './socket.ts'
 import { WsSubscription } from './ws-subscription.ts'
@@ -26,8 +26,6 @@ type Subscription = WsSubscription | GroupSubscription
 
 export class WsSession {
   private readonly subs = new Map<string, Subscription>()
-  /** Subscriptions still being planned (a timestamp start): their ids are taken. */
-  private readonly pendingSubs = new Set<string>()
   /** This socket's group memberships, by group id. */
   private readonly groupSubs = new Map<string, GroupSubscription>()
   private inflightPubs = 0
@@ -36,6 +34,12 @@ export class WsSession {
   private closed = false
   private drainWaiters: Array<() => void> = []
   private drainTimer: TimerHandle | undefined
+  /**
+   * sub and unsub run one after another, in arrival order: a sub may await (a timestamp start
+   * decodes batches), and an unsub sent right after it must find it. The chain is bounded by
+   * the control-frame rate limit, which is checked on arrival.
+   */
+  private control: Promise<void> = Promise.resolve()
 
   constructor(
     readonly hub: FanoutHub,
@@ -44,14 +48,6 @@ export class WsSession {
   ) {
     this.controlTokens = hub.limits.controlFramesBurst
     this.controlTokensAt = hub.runtime.clock.monotonic()
-  }
-
-  get isClosed(): boolean {
-    return this.closed
-  }
-
-  get subscriptionCount(): number {
-    return this.subs.size
   }
 
   // ---- events from the runtime ----
@@ -78,9 +74,11 @@ export class WsSession {
     const frame = parsed.frame
     this.hub.countFrameIn(frame.op)
     try {
-      if (frame.op === 'sub') this.subscribe(frame)
-      else if (frame.op === 'unsub') this.unsubscribe(frame)
-      else if (frame.op === 'commit') this.commit(frame)
+      if (frame.op === 'sub' || frame.op === 'unsub') {
+        this.takeControlToken()
+        const run = frame.op === 'sub' ? () => this.subscribe(frame) : async () => this.unsubscribe(frame)
+        this.control = this.control.then(run).catch((err) => this.answerError(frame.id, err))
+      } else if (frame.op === 'commit') this.commit(frame)
       else this.publish(frame).catch((err) => this.answerError(frame.id, err))
     } catch (err) {
       this.answerError(frame.id, err)
@@ -101,39 +99,28 @@ export class WsSession {
 
   // ---- frames ----
 
-  private subscribe(f: SubFrame): void {
-    this.takeControlToken()
-    if (this.subs.has(f.id) || this.pendingSubs.has(f.id)) fail('INVALID_REQUEST', `subscription '${f.id}' is already active on this socket`)
-    if (this.subs.size + this.pendingSubs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
+  private async subscribe(f: SubFrame): Promise<void> {
+    if (this.closed) return
+    if (this.subs.has(f.id)) fail('INVALID_REQUEST', `subscription '${f.id}' is already active on this socket`)
+    if (this.subs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
       fail('TOO_MANY_SUBSCRIPTIONS', `a socket holds at most ${this.hub.limits.maxSubscriptionsPerSocket} subscriptions`)
     }
     if (f.group !== undefined) return this.subscribeGroup(f, f.group)
-    const planned = planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
-    if (!(planned instanceof Promise)) return this.startSubscription(f.id, planned)
-    this.pendingSubs.add(f.id)
-    planned.then(
-      (plan) => {
-        this.pendingSubs.delete(f.id)
-        if (!this.closed) this.startSubscription(f.id, plan)
-      },
-      (err) => {
-        this.pendingSubs.delete(f.id)
-        this.answerError(f.id, err)
-      },
-    )
-  }
-
-  private startSubscription(id: string, plan: StartPlan): void {
-    const sub = new WsSubscription(this, id, plan)
-    this.subs.set(id, sub)
+    const plan = await planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
+    if (this.closed) return
+    const sub = new WsSubscription(this, f.id, plan)
+    this.subs.set(f.id, sub)
     const offsets: Record<string, number> = {}
     for (const s of plan.starts) offsets[String(s.partition.index)] = s.next
-    this.send(okFrame(id, offsets))
+    this.send(okFrame(f.id, offsets))
     sub.start()
   }
 
-  /** The socket joins a consumer group for the topic (one membership per group per socket). */
-  private subscribeGroup(f: SubFrame, group: string): void {
+  /**
+   * The socket joins a consumer group for the topic (one membership per group per socket). It
+   * runs in the control chain, so an `unsub` right after it finds the member it made.
+   */
+  private async subscribeGroup(f: SubFrame, group: string): Promise<void> {
     validateGroupName(group)
     if (this.groupSubs.has(group)) fail('INVALID_REQUEST', `this socket is already a member of group '${group}' (subscription '${this.groupSubs.get(group)!.id}')`)
     this.hub.broker.describeTopic(f.topic) // an unknown topic is refused now, not after the join
@@ -150,10 +137,12 @@ export class WsSession {
     })
     this.subs.set(f.id, sub)
     this.groupSubs.set(group, sub)
-    sub.start().catch((err) => {
+    try {
+      await sub.start()
+    } catch (err) {
       this.endSubscription(sub)
-      this.answerError(f.id, err)
-    })
+      throw err
+    }
   }
 
   /** Ends a subscription (it failed, or its membership ended) without an answer of its own. */
@@ -164,7 +153,7 @@ export class WsSession {
   }
 
   private unsubscribe(f: UnsubFrame): void {
-    this.takeControlToken()
+    if (this.closed) return
     const sub = this.subs.get(f.id)
     if (!sub) fail('INVALID_REQUEST', `no active subscription '${f.id}' on this socket`)
     this.endSubscription(sub)

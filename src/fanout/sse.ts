@@ -51,22 +51,15 @@ function parsePartitions(raw: string | null): number[] | undefined {
  * parameters and unknown topics throw (the API turns them into JSON errors) before the stream
  * starts, because an EventSource does not retry after a non-200 answer.
  */
-export function sseResponse(hub: FanoutHub, req: Request, topic: string): Response | Promise<Response> {
+export async function sseResponse(hub: FanoutHub, req: Request, topic: string): Promise<Response> {
   const admitted = hub.admit(req, 'sse')
   if ('response' in admitted) return admitted.response
   try {
     const url = new URL(req.url)
     const lastEventId = req.headers.get('last-event-id') || url.searchParams.get('lastEventId')
     const from = lastEventId ? parsePosition(lastEventId, 'Last-Event-ID') : parseFrom(url.searchParams.get('from'))
-    const plan = planSubscription(hub.broker, topic, parsePartitions(url.searchParams.get('partitions')), from)
-    if (!(plan instanceof Promise)) return new SseStream(hub, admitted.slot, plan, req.signal).response()
-    return plan.then(
-      (p) => new SseStream(hub, admitted.slot, p, req.signal).response(),
-      (err) => {
-        admitted.slot.release()
-        throw err
-      },
-    )
+    const plan = await planSubscription(hub.broker, topic, parsePartitions(url.searchParams.get('partitions')), from)
+    return new SseStream(hub, admitted.slot, plan, req.signal).response()
   } catch (err) {
     admitted.slot.release()
     throw err
@@ -116,6 +109,9 @@ class SseStream implements CursorOwner {
     this.enqueue(`retry: 2000\n\nevent: ok\nid: ${this.positionId()}\ndata: ${JSON.stringify({ topic: plan.topic, offsets })}\n\n`)
     this.scheduleKeepAlive()
     for (const c of this.cursors) if (!this.ended) c.start()
+    // The client left, or the node began draining, while the start was being resolved.
+    if (signal.aborted) this.end()
+    else if (hub.isDraining) this.finish()
   }
 
   response(): Response {
@@ -141,7 +137,7 @@ class SseStream implements CursorOwner {
     const prefix = `data: {"topic":${this.topicJson},"partition":${records.partition},`
     let text = ''
     for (let i = 0; i < records.bodies.length; i++) {
-      this.positions.set(records.partition, records.firstOffset + i + 1)
+      this.positions.set(records.partition, records.offsets[i]! + 1)
       text += `id: ${this.positionId()}\n${prefix}${records.bodies[i]}\n\n`
     }
     this.enqueue(text)
