@@ -45,8 +45,12 @@ export const ACCESS_RULES: ReadonlyArray<readonly [Method[], string, Rule]> = [
   ],
   // The handler checks the token's mint grant against the topic asked for.
   [['POST'], '/v1/tokens/subscribe', authenticated],
-  // Group routes check the group here and the topics they touch in the handler.
+  // The list is filtered to the groups the caller's grant names.
+  [['GET'], '/v1/groups', authenticated],
+  // Group routes check the group here and the topics they touch in the handler (Kafka: Read
+  // on the group and on each topic). Deleting a group and its offsets is an admin's.
   [['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], '/v1/groups/:group/*', group],
+  [['DELETE'], '/v1/groups/:group', admin('deleting a group')],
   // Subscriptions are checked frame by frame by the WebSocket server.
   [['GET'], '/v1/ws', authenticated],
   [['GET'], '/metrics', (p) => {

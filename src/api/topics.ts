@@ -12,10 +12,13 @@ export function topicRoutes(broker: Broker, limits: ApiLimits) {
       const body = CreateTopicSchema.parse(await readJson(c.req.raw, limits.maxRequestBytes))
       return c.json(broker.createTopic(body), 201)
     })
+    // Internal topics (`__consumer_offsets`) are listed only with ?internal=true, as Kafka's
+    // admin client lists them only when asked to. Kafka lists only the topics the caller may
+    // describe; the others stay invisible.
     .get('/', (c) => {
-      // Kafka lists only the topics the caller may describe; the others stay invisible.
       const principal = securityOf(c).principal
-      return c.json({ topics: broker.listTopics().filter((t) => mayAccessTopic(principal, 'describe', t.name)) })
+      const topics = broker.listTopics(c.req.query('internal') === 'true')
+      return c.json({ topics: topics.filter((t) => mayAccessTopic(principal, 'describe', t.name)) })
     })
     .get('/:topic', (c) => c.json(broker.describeTopic(c.req.param('topic'))))
     .patch('/:topic/config', async (c) => {

@@ -2,6 +2,7 @@
 // functions, so the rules (deny overrides, admin bypasses, nothing granted means refused) are
 // written once.
 import { EdgelogError } from '../core/errors.ts'
+import { isInternalTopic } from '../groups/offsets-topic.ts'
 import { ADMIN_ACL, anyMatches, patternCovers, type Acl } from './acl.ts'
 
 export interface Principal {
@@ -34,6 +35,9 @@ export function isAdmin(p: Principal): boolean {
 export function mayAccessTopic(p: Principal, op: TopicOperation, topic: string): boolean {
   const acl = p.acl
   if (acl.admin) return true
+  // `__consumer_offsets` holds every group's offsets and members: no pattern reaches it, `*`
+  // included; only admins read it (and nobody writes it but the node).
+  if (isInternalTopic(topic)) return false
   if (anyMatches(acl.deny, topic)) return false
   if (op === 'produce') return anyMatches(acl.produce, topic)
   if (op === 'consume') return anyMatches(acl.consume, topic)

@@ -64,11 +64,6 @@ export class Cursor {
     return this.feed.partition.index
   }
 
-  /** The next offset this cursor delivers, live or not. */
-  get position(): number {
-    return this.state === 'live' ? this.feed.published : this.next
-  }
-
   /**
    * Runs the first catch-up step now: a cursor already at the head joins before this returns
    * (the step is synchronous up to its first read).
@@ -89,7 +84,6 @@ export class Cursor {
 
   stop(): void {
     if (this.state === 'done') return
-    if (this.state === 'live') this.next = this.feed.published
     this.state = 'done'
     this.feed.detach(this)
   }

@@ -14,8 +14,7 @@ export function recordBody(r: BatchRecord): string {
 /** Records of one partition in ascending offset order (with holes on a compacted topic), rendered once. */
 export interface EncodedRecords {
   partition: number
-  firstOffset: number
-  lastOffset: number
+  offsets: number[]
   bodies: string[]
   /** Sum of the bodies' lengths (a cheap size for send-buffer accounting). */
   chars: number
@@ -24,13 +23,15 @@ export interface EncodedRecords {
 export function encodeRecords(partition: number, records: BatchRecord[]): EncodedRecords {
   assert(records.length > 0, 'an encoded range holds at least one record')
   const bodies = new Array<string>(records.length)
+  const offsets = new Array<number>(records.length)
   let chars = 0
   for (let i = 0; i < records.length; i++) {
     if (i > 0) assert(records[i]!.offset > records[i - 1]!.offset, 'records of a range ascend')
+    offsets[i] = records[i]!.offset
     bodies[i] = recordBody(records[i]!)
     chars += bodies[i]!.length
   }
-  return { partition, firstOffset: records[0]!.offset, lastOffset: records[records.length - 1]!.offset, bodies, chars }
+  return { partition, offsets, bodies, chars }
 }
 
 /** `msg` for one record, `msgs` for several; `subJson` and `topicJson` are JSON strings. */

@@ -3,6 +3,9 @@
 // live cursor: one publish per WebSocket channel (cursors sharing a subscription id share a
 // frame, since the frame names the subscription) and one delivery per SSE stream (each SSE event
 // id is that stream's own position, so only the record text is shared there).
+// Where native publish does not fit: catch-up frames go straight to their own socket (each
+// catching-up cursor is at its own offset, so there is nothing to share), as do ok/ack/err/gap
+// frames; a subscription joins its channel only once it is exactly at `published`.
 import type { Broker } from '../broker/broker.ts'
 import type { HighWatermarkListener, Partition } from '../broker/partition.ts'
 import type { Runtime } from '../core/clock.ts'
@@ -74,10 +77,6 @@ export class PartitionFeed implements HighWatermarkListener {
 
   get limits(): FanoutLimits {
     return this.host.limits
-  }
-
-  get size(): number {
-    return this.cursors.size
   }
 
   describe(): string {

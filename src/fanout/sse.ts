@@ -137,7 +137,7 @@ class SseStream implements CursorOwner {
     const prefix = `data: {"topic":${this.topicJson},"partition":${records.partition},`
     let text = ''
     for (let i = 0; i < records.bodies.length; i++) {
-      this.positions.set(records.partition, records.firstOffset + i + 1)
+      this.positions.set(records.partition, records.offsets[i]! + 1)
       text += `id: ${this.positionId()}\n${prefix}${records.bodies[i]}\n\n`
     }
     this.enqueue(text)

@@ -14,8 +14,16 @@ export const metaMigrations: Migration[] = [
     ]
   },
   {
-    "tag": "0001_producer_principal",
-    "folderMillis": 1795309758355,
+    "tag": "0001_drop_consumer_offsets",
+    "folderMillis": 1795309742455,
+    "hash": "42a4d46191ffb870b1063b34755c7be7394a6968eaed1b8762d029ab04dbb84c",
+    "statements": [
+      "DROP TABLE `consumer_offsets`;"
+    ]
+  },
+  {
+    "tag": "0002_producer_principal",
+    "folderMillis": 1795311273771,
     "hash": "f720e3e868c93c3963e902a204b2d15f271ee948ef0180157b6a2950015ebb77",
     "statements": [
       "ALTER TABLE `producer_ids` ADD `principal` text DEFAULT '' NOT NULL;"

@@ -83,6 +83,19 @@ describe('fan-out over compressed, compacted and expiring logs', () => {
     const live = await c.next((f) => f.sub === 'c' && f.op === 'msg' && f.offset === 100)
     assert.deepEqual(live.value, { round: 10, k: 0 })
     c.close()
+    // SSE ids over a compacted log: the position after each record is its own offset + 1, and
+    // resuming from any id yields exactly the records after it.
+    const sse = await SseClient.open(`${server.url}/v1/topics/latest-per-key/sse?from=earliest`)
+    await sse.waitFor(() => sse.records().some((r) => r.offset === 100))
+    const events = sse.events.filter((e) => e.event === 'message')
+    for (const e of events) assert.equal(e.id, `0:${JSON.parse(e.data).offset + 1}`)
+    sse.close()
+    const middle = events[Math.floor(events.length / 2)]!
+    const resumed = await SseClient.open(`${server.url}/v1/topics/latest-per-key/sse`, { 'Last-Event-ID': middle.id! })
+    const rest = events.slice(events.indexOf(middle) + 1).map((e) => JSON.parse(e.data).offset)
+    await resumed.waitFor(() => resumed.records().length >= rest.length)
+    assert.deepEqual(resumed.records().map((r) => r.offset), rest)
+    resumed.close()
   })
 
   test('retention while a subscriber is away: it resumes with a gap naming what expired', async () => {
