@@ -260,6 +260,38 @@ describe('authorization (§5.4 items 5-8, 10)', () => {
   })
 })
 
+describe('consumer groups and internal topics (§5.4 items 6, 7, 8)', () => {
+  test('joining needs the group and consume on every topic; the group list shows only granted groups; deleting a group needs admin', async () => {
+    await expectStatus(await call('POST', '/v1/groups/billing-join/members', { token: tokens.alice, json: { topics: [T.eu, T.audit] } }), 403, 'TOPIC_AUTHORIZATION_FAILED')
+    await expectStatus(await call('POST', '/v1/groups/payroll/members', { token: tokens.alice, json: { topics: [T.eu] } }), 403, 'GROUP_AUTHORIZATION_FAILED')
+    const joined = await expectStatus(await call('POST', '/v1/groups/billing-join/members', { token: tokens.alice, json: { topics: [T.eu] } }), 200)
+    assert.equal(typeof joined.memberId, 'string')
+    const hb = await call('POST', `/v1/groups/billing-join/members/${joined.memberId}/heartbeat`, {
+      token: tokens.alice,
+      json: { memberEpoch: joined.memberEpoch, ownedPartitions: [], topics: [T.eu, T.audit] },
+    })
+    await expectStatus(hb, 403, 'TOPIC_AUTHORIZATION_FAILED')
+    await expectStatus(await call('POST', '/v1/groups/payroll/offsets', { token: tokens.admin, json: { offsets: [{ topic: T.audit, partition: 0, offset: 0 }] } }), 200)
+    const listed = await expectStatus(await call('GET', '/v1/groups', { token: tokens.alice }), 200)
+    const names = listed.groups.map((g: { group: string }) => g.group)
+    assert.ok(names.includes('billing-join') && !names.includes('payroll'), JSON.stringify(names))
+    await expectStatus(await call('DELETE', `/v1/groups/billing-join/members/${joined.memberId}`, { token: tokens.alice }), 200)
+    await expectStatus(await call('DELETE', '/v1/groups/billing-join', { token: tokens.alice }), 403, 'CLUSTER_AUTHORIZATION_FAILED')
+    await expectStatus(await call('POST', '/v1/groups/payroll/offsets/reset', { token: tokens.alice, json: { to: 'earliest' } }), 403, 'GROUP_AUTHORIZATION_FAILED')
+    await expectStatus(await call('POST', '/v1/groups/billing-1/offsets/reset', { token: tokens.alice, json: { to: 'earliest', topics: [{ topic: T.audit }] } }), 403, 'TOPIC_AUTHORIZATION_FAILED')
+  })
+
+  test('__consumer_offsets is closed to every pattern, * included; admins may read it', async () => {
+    const star = await idp('star', { consume: ['*'], produce: ['*'] })
+    await expectStatus(await call('GET', '/v1/topics/__consumer_offsets/partitions/0/records', { token: star }), 403, 'TOPIC_AUTHORIZATION_FAILED')
+    await expectStatus(await call('GET', '/v1/topics/__consumer_offsets', { token: star }), 403, 'TOPIC_AUTHORIZATION_FAILED')
+    const listed = await expectStatus(await call('GET', '/v1/topics?internal=true', { token: star }), 200)
+    assert.ok(!listed.topics.some((t: { name: string }) => t.name === '__consumer_offsets'))
+    await expectStatus(await call('GET', '/v1/topics/__consumer_offsets/partitions/0/records', { token: tokens.admin }), 200)
+    await expectStatus(await call('GET', `/v1/topics/${T.audit}/partitions/0/records`, { token: star }), 200)
+  })
+})
+
 describe('idempotent producer ids belong to their principal (§5.4 item 11)', () => {
   test("another principal can neither use nor fence alice's producer id; an admin can", async () => {
     const { producerId, producerEpoch } = await expectStatus(await call('POST', '/v1/producers', { token: tokens.alice, json: {} }), 200)
