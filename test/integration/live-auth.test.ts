@@ -115,6 +115,9 @@ describe('the WebSocket upgrade', () => {
       assert.equal(own.op, 'ack')
       assert.equal((await ws.call({ op: 'commit', id: 'c1', group: 'billing-1', offsets: [{ topic: 'orders.eu', partition: 0, offset: 1 }] })).op, 'ok')
       assert.equal((await ws.call({ op: 'commit', id: 'c2', group: 'other', offsets: [{ topic: 'orders.eu', partition: 0, offset: 1 }] })).code, 'GROUP_AUTHORIZATION_FAILED')
+      assert.equal((await ws.call({ op: 'sub', id: 'g1', topic: 'orders.eu', group: 'other' })).code, 'GROUP_AUTHORIZATION_FAILED')
+      assert.equal((await ws.call({ op: 'sub', id: 'g2', topic: 'orders.secret', group: 'billing-ws' })).code, 'TOPIC_AUTHORIZATION_FAILED')
+      assert.equal((await ws.call({ op: 'sub', id: 'g3', topic: 'orders.eu', group: 'billing-ws' })).op, 'ok')
     } finally {
       ws.ws.close()
     }
