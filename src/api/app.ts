@@ -34,34 +34,6 @@ export interface AppOptions {
   websocket?: (req: Request, env: unknown, access: { security: RequestSecurity; release: () => void }) => Response | undefined
 }
 
-/** An answer whose body streams (SSE): `release` runs when the stream ends, however it ends. */
-function releaseWhenDone(res: Response, release: () => void): Response {
-  if (res.body === null || res.status !== 200) {
-    release()
-    return res
-  }
-  const reader = res.body.getReader()
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read()
-        if (done) {
-          release()
-          controller.close()
-        } else controller.enqueue(value)
-      } catch (err) {
-        release()
-        controller.error(err)
-      }
-    },
-    cancel(reason) {
-      release()
-      return reader.cancel(reason)
-    },
-  })
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
-}
-
 export function createApp(broker: Broker, options: AppOptions = {}) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   const logError = options.logError ?? ((err: unknown) => console.error(err))
@@ -100,17 +72,8 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   })
   const fanout = options.fanout
   if (fanout) {
-    app.get('/v1/topics/:topic/sse', async (c) => {
-      const release = securityOf(c).retain()
-      let res: Response
-      try {
-        res = await sseResponse(fanout, c.req.raw, c.req.param('topic'))
-      } catch (err) {
-        release()
-        throw err
-      }
-      return releaseWhenDone(res, release)
-    })
+    // The stream holds the caller's per-IP and per-principal slots until it ends.
+    app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic'), securityOf(c).retain()))
   }
   const websocket = options.websocket
   if (websocket) {

@@ -51,9 +51,15 @@ function parsePartitions(raw: string | null): number[] | undefined {
  * parameters and unknown topics throw (the API turns them into JSON errors) before the stream
  * starts, because an EventSource does not retry after a non-200 answer.
  */
-export async function sseResponse(hub: FanoutHub, req: Request, topic: string): Promise<Response> {
-  const admitted = hub.admit(req, 'sse')
-  if ('response' in admitted) return admitted.response
+export async function sseResponse(hub: FanoutHub, req: Request, topic: string, onEnd?: () => void): Promise<Response> {
+  const admission = hub.admit(req, 'sse')
+  if ('response' in admission) {
+    onEnd?.()
+    return admission.response
+  }
+  // `onEnd` (the caller's per-principal slots) is let go exactly when the hub's slot is.
+  const slot = admission.slot
+  const admitted = onEnd ? { slot: { transport: slot.transport, release: () => (slot.release(), onEnd()) } } : admission
   try {
     const url = new URL(req.url)
     const lastEventId = req.headers.get('last-event-id') || url.searchParams.get('lastEventId')
