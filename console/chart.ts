@@ -104,7 +104,11 @@ export class LineChart {
   update(series: readonly ChartSeries[], now: number): void {
     this.#fitWidth()
     const oldest = Math.min(...series.map((one) => one.points[0]?.t ?? Infinity))
-    const windowMs = chooseWindow(Number.isFinite(oldest) ? oldest : undefined, now, this.#options.windowMs)
+    const known = Number.isFinite(oldest) ? oldest : undefined
+    // A sparkline spans exactly its history (at least 10 s); a full chart steps through readable windows.
+    const windowMs = this.#options.spark
+      ? Math.min(this.#options.windowMs, Math.max(10_000, known === undefined ? 0 : now - known))
+      : chooseWindow(known, now, this.#options.windowMs)
     const visible = series.map((one) => one.points.filter((p) => p.t >= now - windowMs && p.t <= now))
     const peak = Math.max(0, ...visible.flat().map((p) => p.v))
     const yMax = niceMax(peak)
@@ -154,6 +158,6 @@ export class LineChart {
       const x = left + fraction * (width - left - right)
       this.#grid.append(s('text', { x, y: height - 6, 'text-anchor': fraction === 0 ? 'start' : fraction === 1 ? 'end' : 'middle', class: 'label' }, text))
     }
-    this.#grid.append(s('text', { x: width - right, y: top + 10, 'text-anchor': 'end', class: 'unit' }, this.#options.unit))
+    this.#grid.append(s('text', { x: left + 6, y: top + 4, 'text-anchor': 'start', 'dominant-baseline': 'hanging', class: 'unit' }, this.#options.unit))
   }
 }

@@ -56,7 +56,7 @@ export class GroupsView implements View {
           { title: 'Group epoch', num: true, cell: (g) => g.listed?.groupEpoch },
           { title: 'Partitions', num: true, cell: (g) => g.lag?.partitions.length },
           { title: 'Total lag', num: true, field: 'totalLag', cell: (g) => (g.lagError ? h('span', { class: 'error', title: g.lagError.message }, g.lagError.code) : fmt.count(g.lag?.totalLag)) },
-          { title: 'Last 5 min', cell: spark },
+          { title: 'Trend', cell: spark },
           { title: '', cell: unwatch },
         ],
         rows,

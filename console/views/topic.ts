@@ -108,6 +108,7 @@ export class TopicView implements View {
         ([k]) => ({ 'data-config': k }),
       ),
     )
+    this.#config.firstElementChild?.classList.add('config')
   }
 
   #configForm(): HTMLElement {

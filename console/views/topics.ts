@@ -51,7 +51,7 @@ export class TopicsView implements View {
           },
           { title: 'Size', num: true, field: 'size', cell: (t) => (t.info ? fmt.bytes(t.info.partitions.reduce((sum, p) => sum + (p.sizeBytes ?? 0), 0)) : null) },
           { title: 'Records/s', num: true, field: 'rate', cell: (t) => (t.error ? h('span', { class: 'error', title: t.error.message }, t.error.code) : fmt.rate(t.rate.last?.v)) },
-          { title: 'Last 5 min', cell: spark },
+          { title: 'Trend', cell: spark },
           { title: '', cell: (t) => link(`#/tail/${enc(t.name)}`, 'tail', 'action') },
         ],
         rows,
