@@ -105,9 +105,9 @@ export class LineChart {
     this.#fitWidth()
     const oldest = Math.min(...series.map((one) => one.points[0]?.t ?? Infinity))
     const known = Number.isFinite(oldest) ? oldest : undefined
-    // A sparkline spans exactly its history (at least 10 s); a full chart steps through readable windows.
+    // A sparkline spans exactly its history; a full chart steps through readable windows.
     const windowMs = this.#options.spark
-      ? Math.min(this.#options.windowMs, Math.max(10_000, known === undefined ? 0 : now - known))
+      ? Math.min(this.#options.windowMs, Math.max(1000, known === undefined ? 0 : now - known))
       : chooseWindow(known, now, this.#options.windowMs)
     const visible = series.map((one) => one.points.filter((p) => p.t >= now - windowMs && p.t <= now))
     const peak = Math.max(0, ...visible.flat().map((p) => p.v))

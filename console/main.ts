@@ -17,6 +17,8 @@ import { TopicsView } from './views/topics.ts'
 const REFRESH_KEY = 'edgelog.console.refreshMs'
 const REFRESH_CHOICES = [1000, 2000, 5000, 10_000, 0]
 const REFRESH_DEFAULT = 2000
+/** A tab nobody looks at polls at most this often. */
+const HIDDEN_REFRESH_MS = 10_000
 
 const store = new Store()
 const main = byId('main')
@@ -104,7 +106,9 @@ class Poller {
 
   #schedule(): void {
     clearTimeout(this.#timer)
-    if (this.intervalMs > 0) this.#timer = setTimeout(() => void this.kick(), this.intervalMs)
+    if (this.intervalMs === 0) return
+    const ms = document.hidden ? Math.max(this.intervalMs, HIDDEN_REFRESH_MS) : this.intervalMs
+    this.#timer = setTimeout(() => void this.kick(), ms)
   }
 
   setInterval(ms: number): void {
@@ -179,5 +183,9 @@ byId('node').textContent = location.host
 setupRefresh()
 setupToken()
 window.addEventListener('hashchange', show)
+// Back in view: fresh numbers now, then the chosen rate again.
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && poller.intervalMs > 0) void poller.kick()
+})
 show()
 void poller.kick()

@@ -45,7 +45,7 @@ export class GroupsView implements View {
     const unwatch = (g: GroupState) =>
       store.watched.includes(g.name)
         ? h('button', { type: 'button', class: 'link', title: 'stop watching', onclick: () => this.#unwatch(g.name) }, 'remove')
-        : null
+        : ''
     fill(
       this.#list,
       table(

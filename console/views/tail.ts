@@ -42,6 +42,8 @@ export class TailView implements View {
   readonly #message = h('div')
   readonly #rows = h('tbody', { id: 'tail-rows' })
   #client: Client | undefined
+  /** The token the client's WebSocket URL carries; a new token needs a new client. */
+  #clientToken = ''
   #sub: Subscription | undefined
   #running: { topic: string; partitions: number[] } | undefined
   #paused: Record<number, number> | undefined
@@ -116,14 +118,17 @@ export class TailView implements View {
   }
 
   async #connect(): Promise<Client> {
-    if (this.#client) return this.#client
-    const { EdgelogClient } = await loadClient()
     const token = getToken()
+    if (this.#client && this.#clientToken === token) return this.#client
+    this.#client?.close()
+    this.#client = undefined
+    const { EdgelogClient } = await loadClient()
     const ws = new URL('/v1/ws', location.href)
     ws.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
     // A browser WebSocket cannot carry an Authorization header: the token goes in the query.
     if (token !== '') ws.searchParams.set('token', token)
     this.#client = new EdgelogClient({ url: location.origin, wsUrl: ws.href, headers: authHeaders() })
+    this.#clientToken = token
     return this.#client
   }
 
