@@ -395,7 +395,7 @@ export class GroupCoordinator {
       void this.operate(g.groupId, false, (grp) => {
         grp.refreshMetadata(this.counts)
         return () => undefined
-      }).catch((err) => this.logError(err))
+      }).catch((err) => this.backgroundError(err))
     }
   }
 
@@ -409,7 +409,7 @@ export class GroupCoordinator {
         for (const tp of stale) grp.changeOffset(tp, null)
         grp.refreshMetadata(this.counts)
         return () => undefined
-      }).catch((err) => this.logError(err))
+      }).catch((err) => this.backgroundError(err))
     }
   }
 
@@ -614,7 +614,7 @@ export class GroupCoordinator {
     void this.operate(g.groupId, false, (grp) => {
       grp.refreshMetadata(this.counts)
       return () => undefined
-    }).catch((err) => this.logError(err))
+    }).catch((err) => this.backgroundError(err))
   }
 
   private reloadGroup(groupId: string, partition: number): void {
@@ -696,7 +696,7 @@ export class GroupCoordinator {
       g.remove(memberId, this.counts)
       return () => undefined
     }).catch((err) => {
-      if (!(err instanceof EdgelogError && err.code === 'UNKNOWN_MEMBER_ID')) this.logError(err)
+      if (!(err instanceof EdgelogError && err.code === 'UNKNOWN_MEMBER_ID')) this.backgroundError(err)
     })
   }
 
@@ -705,6 +705,12 @@ export class GroupCoordinator {
     if (t.rebalance) this.host.runtime.timers.clearTimeout(t.rebalance)
     t.session = undefined
     t.rebalance = undefined
+  }
+
+  /** A background operation failed: worth a log line, unless the node is just stopping. */
+  private backgroundError(err: unknown): void {
+    if (err instanceof EdgelogError && err.code === 'SHUTTING_DOWN') return
+    this.logError(err)
   }
 
   private checkOpen(): void {
