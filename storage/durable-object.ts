@@ -3,8 +3,8 @@
 // One object has exactly one SQLite database, and the broker asks for many (meta plus one per
 // partition), so every database name becomes a table-name prefix inside the object's database:
 // `batches` of database `partitions/ab12-0` is the table `"e_partitions_2fab12_2d0__batches"`.
-// The statements come from our own code and migrations, so the set of table names to rewrite
-// is known: every table and index the embedded migrations create, plus drizzle's bookkeeping.
+// sql-namespace.ts rewrites the table and index names of each statement once, when it is
+// prepared; remove() drops the tables under a prefix.
 //
 // What differs from the file drivers, and why:
 // - no BEGIN/COMMIT: the platform forbids them; transactions go through transactionSync, which
@@ -14,11 +14,12 @@
 // - blobs come back as ArrayBuffer and are handed out as Uint8Array; bigint cannot be bound,
 //   so a bigint parameter is passed as a number when it is exact and refused otherwise.
 import type { SqlDriver, SqlRow, SqlStatement, SqlValue, StorageProvider } from './driver.ts'
-import { metaMigrations, partitionMigrations } from './migrations/index.ts'
+import { namespaceSql, quoteIdentifier } from './sql-namespace.ts'
 
 /** The part of `SqlStorageCursor` used here. */
 export interface SqlCursorLike extends Iterator<Record<string, unknown>> {
   toArray(): Record<string, unknown>[]
+  one(): Record<string, unknown>
   readonly rowsWritten: number
 }
 
@@ -28,38 +29,9 @@ export interface DurableObjectStorageLike {
   transactionSync<T>(fn: () => T): T
 }
 
-const MIGRATIONS_TABLE = '__drizzle_migrations'
-
-/** The tables and indexes our migrations create, plus drizzle's bookkeeping table. */
-function schemaObjects(): { tables: string[]; names: string[] } {
-  const tables = new Set<string>([MIGRATIONS_TABLE])
-  const names = new Set<string>([MIGRATIONS_TABLE])
-  for (const m of [...metaMigrations, ...partitionMigrations]) {
-    for (const s of m.statements) {
-      const found = /^\s*CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?[`"]?(\w+)[`"]?/i.exec(s)
-      if (!found) continue
-      names.add(found[2]!)
-      if (found[1]!.toUpperCase() === 'TABLE') tables.add(found[2]!)
-    }
-  }
-  return { tables: [...tables], names: [...names] }
-}
-
-const { tables: TABLES, names: NAMES } = schemaObjects()
-// Longest first, so a name that is the prefix of another never wins; the lookarounds keep
-// `producer_state` from matching inside `producer_state_last_timestamp` or a column name.
-const NAME_PATTERN = new RegExp(
-  `(?<![\\w$])([\`"]?)(${NAMES.sort((a, b) => b.length - a.length).join('|')})\\1(?![\\w$])`,
-  'g',
-)
-
 /** An injective, identifier-safe prefix for a database name: `_` and every non-alphanumeric are hex-escaped. */
 export function tablePrefix(database: string): string {
   return `e_${database.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}__`
-}
-
-export function qualify(sql: string, prefix: string): string {
-  return sql.replace(NAME_PATTERN, (_m, _q, name: string) => `"${prefix}${name}"`)
 }
 
 function bindable(params: SqlValue[]): unknown[] {
@@ -92,7 +64,8 @@ class DurableObjectStatement implements SqlStatement {
     const cursor = this.driver.execute(this.sql, params)
     // Drain the cursor: the statement runs to completion only as it is read.
     while (!cursor.next().done) {}
-    return { changes: cursor.rowsWritten }
+    // Not cursor.rowsWritten: that counts index entries too.
+    return { changes: this.driver.changes() }
   }
   all(...params: SqlValue[]) {
     return this.driver.execute(this.sql, params).toArray().map(toRow)
@@ -118,8 +91,12 @@ export class DurableObjectDriver implements SqlDriver {
     return this.storage.sql.exec(sql, ...bindable(params))
   }
 
+  changes(): number {
+    return Number(this.storage.sql.exec('SELECT changes() AS n').one().n)
+  }
+
   exec(sql: string): void {
-    const cursor = this.execute(qualify(sql, this.prefix), [])
+    const cursor = this.execute(namespaceSql(sql, this.prefix), [])
     while (!cursor.next().done) {}
   }
 
@@ -127,7 +104,7 @@ export class DurableObjectDriver implements SqlDriver {
     let s = this.cache.get(sql)
     if (!s) {
       // workerd keeps its own cache of compiled statements keyed by the SQL text.
-      s = new DurableObjectStatement(this, qualify(sql, this.prefix))
+      s = new DurableObjectStatement(this, namespaceSql(sql, this.prefix))
       this.cache.set(sql, s)
     }
     return s
@@ -152,7 +129,11 @@ export function durableObjectStorage(storage: DurableObjectStorageLike): Storage
     remove(name) {
       const prefix = tablePrefix(name)
       storage.transactionSync(() => {
-        for (const t of TABLES) storage.sql.exec(`DROP TABLE IF EXISTS "${prefix}${t}"`)
+        const tables = storage.sql
+          .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?", prefix.length, prefix)
+          .toArray()
+        // Dropping a table drops its indexes.
+        for (const t of tables) storage.sql.exec(`DROP TABLE ${quoteIdentifier(String(t.name))}`)
       })
     },
     sync() {

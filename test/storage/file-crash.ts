@@ -20,9 +20,15 @@ export function fileFixture(open: (dir: string) => StorageProvider): StorageFixt
   }
 }
 
-/** Starts the appender, waits for `minAcks` commits, kills it with SIGKILL; returns the last acknowledged end offset. */
-async function killAppender(command: string, args: string[], minAcks: number): Promise<number> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts an appender that prints `acked <end offset>` per commit, waits for `minAcks` commits,
+ * kills it with SIGKILL a few milliseconds later; returns the last acknowledged end offset.
+ * With processGroup, the child leads its own process group and the whole group is killed
+ * (Miniflare's workerd is the child's child).
+ */
+export async function killAppender(command: string, args: string[], minAcks: number, processGroup = false): Promise<number> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: processGroup })
+  const kill = () => (processGroup ? process.kill(-child.pid!, 'SIGKILL') : child.kill('SIGKILL'))
   let out = ''
   let err = ''
   let acks = 0
@@ -43,7 +49,7 @@ async function killAppender(command: string, args: string[], minAcks: number): P
           killed = true
           // Somewhere in the next few appends, not right after an ack.
           setTimeout(() => {
-            child.kill('SIGKILL')
+            kill()
             resolve()
           }, Math.floor(Math.random() * 15))
         }
@@ -55,7 +61,7 @@ async function killAppender(command: string, args: string[], minAcks: number): P
     })
     const watchdog = setTimeout(() => {
       if (!killed) {
-        child.kill('SIGKILL')
+        kill()
         reject(new Error(`the appender made ${acks} appends in 60 s:\n${err}`))
       }
     }, 60_000)
