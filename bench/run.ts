@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark, one table each. Numbers go to bench/RESULTS.md.
 import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
+import { benchWs } from './ws.ts'
+import { benchCompaction, benchGzipProduce } from './ops.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -30,4 +32,38 @@ if (!only || only === 'e2e') {
   console.log('\n## End-to-end latency: produce → long-poll fetch')
   const rows = [await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'batch' }), await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'always' })]
   console.table(rows.map((r) => ({ case: r.case, records: r.records, 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2), 'max ms': fmt(r.maxMs, 2) })))
+}
+
+if (!only || only === 'ws') {
+  console.log('\n## Live fan-out over WebSocket: one topic, 4 client processes, one publisher at 200 records/s for 10 s')
+  const rows = []
+  for (const subscribers of [1_000, 10_000]) {
+    rows.push(await benchWs({ mode: 'bare', subscribers }))
+    rows.push(await benchWs({ mode: 'edgelog', subscribers }))
+  }
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      'every record delivered': r.everyDelivered ? 'yes' : `no (${r.delivered} of ${r.published * r.subscribers})`,
+      'deliveries/s': fmt(r.deliveriesPerSec),
+      'p50 ms': fmt(r.p50Ms, 1),
+      'p99 ms': fmt(r.p99Ms, 1),
+      'max ms': fmt(r.maxMs, 1),
+      'server RSS MB': fmt(r.serverRssMb),
+      'server peak RSS MB': fmt(r.serverPeakRssMb),
+    })),
+  )
+}
+
+if (!only || only === 'ops') {
+  console.log('\n## Log compaction (no HTTP): 8x overwritten keys, 85-byte values')
+  const rows = [
+    await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: false }),
+    await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: true }),
+  ]
+  console.table(rows.map((r) => ({ case: r.case, 'records/s': fmt(r.recordsPerSec), 'MB/s (stored)': fmt(r.mbPerSec, 1), 'MB before': fmt(r.bytesBefore / 1e6, 1), 'MB after': fmt(r.bytesAfter / 1e6, 1), 'loop stall p99 ms': fmt(r.p99StallMs, 1), 'max ms': fmt(r.maxStallMs, 1) })))
+
+  console.log('\n## Produce over HTTP with gzip: ~110-byte JSON events')
+  const produce = [await benchGzipProduce({ compression: 'none', seconds: 5, inFlight: 4 }), await benchGzipProduce({ compression: 'gzip', seconds: 5, inFlight: 4 })]
+  console.table(produce.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'stored B/record': fmt(r.storedBytesPerRecord, 1), 'server RSS MB': fmt(r.serverRssMb) })))
 }

@@ -1,12 +1,16 @@
-// `edgelog serve` on any runtime: parse the options, open storage and the broker, create the
-// app, listen, and drain on SIGTERM / SIGINT. Each entry point (edge/bun, edge/deno,
-// edge/node) only says how its runtime opens SQLite, listens, and hears signals.
+// `edgelog serve` on any runtime: parse the options, open storage, the broker and the fan-out
+// hub, create the app, listen, and drain on SIGTERM / SIGINT. Each entry point (edge/bun,
+// edge/deno, edge/node) only says how its runtime opens SQLite, listens, upgrades `/v1/ws`,
+// and hears signals.
 import { resolve } from 'node:path'
+import type { Hono } from 'hono'
 import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker } from '../../src/broker/broker.ts'
 import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
+import { FanoutHub } from '../../src/fanout/hub.ts'
+import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>
 
@@ -17,6 +21,12 @@ export interface Listener {
   stop(): Promise<void>
 }
 
+/** What a runtime's server serves: the HTTP app, and the hub its `/v1/ws` upgrades go to. */
+export interface NodeHandlers {
+  fetch: FetchHandler
+  hub: FanoutHub
+}
+
 export interface Platform {
   /** For the listening line, e.g. "Node 24.21.0". */
   runtime: string
@@ -25,22 +35,33 @@ export interface Platform {
   argv: string[]
   env: Record<string, string | undefined>
   openStorage(dataDir: string, fsync: FsyncPolicy): StorageProvider | Promise<StorageProvider>
-  listen(fetch: FetchHandler, options: { port: number; host: string }): Promise<Listener>
+  /** Serves `fetch`, and upgrades `GET /v1/ws` into a session of `hub` (edge/shared/ws.ts). */
+  listen(handlers: NodeHandlers, options: { port: number; host: string }): Promise<Listener>
   onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void
   exit(code: number): never
 }
 
-export async function serveNode(platform: Platform): Promise<void> {
-  let options
-  try {
-    options = parseServeOptions(platform.argv, platform.env)
-  } catch (err) {
+export interface ServeHooks {
+  /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
+  extend?: (app: Hono) => void | Promise<void>
+}
+
+export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Promise<void> {
+  const fail = (err: unknown): never => {
     if (err instanceof ServeHelp) {
       console.log(err.message)
-      platform.exit(0)
+      return platform.exit(0)
     }
     console.error((err as Error).message)
-    platform.exit(2)
+    return platform.exit(2)
+  }
+  let options
+  let originPolicy
+  try {
+    options = parseServeOptions(platform.argv, platform.env)
+    originPolicy = parseOriginPolicy(options['allowed-origins'])
+  } catch (err) {
+    return fail(err)
   }
   const dataDir = resolve(options.data)
   const broker = Broker.open(await platform.openStorage(dataDir, options.fsync), systemRuntime(), {
@@ -49,13 +70,28 @@ export async function serveNode(platform: Platform): Promise<void> {
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    cleanerIntervalMs: options['cleaner-interval-ms'],
+    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
+  })
+  const hub = new FanoutHub(broker, {
+    originPolicy,
+    limits: {
+      maxConnections: options['max-connections'],
+      maxFrameBytes: options['ws-max-frame-bytes'],
+      maxBufferedBytes: options['ws-max-buffered-bytes'],
+      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+      idleTimeoutSeconds: options['ws-idle-timeout'],
+      maxInflightPubs: options['ws-max-inflight-pubs'],
+    },
   })
   let draining = false
   const app = createApp(broker, {
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
     ready: () => !draining,
+    fanout: hub,
   })
-  const listener = await platform.listen(app.fetch, { port: options.port, host: options.host })
+  await hooks.extend?.(app)
+  const listener = await platform.listen({ fetch: app.fetch, hub }, { port: options.port, host: options.host })
   console.log(
     `edgelog listening on http://${options.host}:${listener.port} ` +
       `(data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime})`,
@@ -65,6 +101,9 @@ export async function serveNode(platform: Platform): Promise<void> {
     if (draining) return
     draining = true
     console.log(`edgelog: ${signal}, shutting down`)
+    // Live connections first: sockets get 1001 and SSE streams end, so clients resume
+    // elsewhere and the server's stop is not left waiting on streams that never finish.
+    hub.shutdown()
     await listener.stop()
     broker.close()
     platform.exit(0)

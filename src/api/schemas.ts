@@ -55,3 +55,12 @@ export const CommitOffsetsSchema = z
       .max(10_000),
   })
   .strict()
+
+/** PATCH /v1/topics/{topic}/config: `set` overrides configs, `delete` returns them to their defaults. */
+export const AlterTopicConfigSchema = z
+  .object({
+    set: z.record(z.string().max(256), z.union([z.string().max(4096), z.number(), z.boolean()])).optional(),
+    delete: z.array(z.string().max(256)).max(64).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b.set ?? {}).length + (b.delete?.length ?? 0) > 0, { message: 'name at least one config to set or delete' })

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { Broker } from '../broker/broker.ts'
 import { readJson } from './body.ts'
 import type { ApiLimits } from './limits.ts'
-import { CreateTopicSchema } from './schemas.ts'
+import { AlterTopicConfigSchema, CreateTopicSchema } from './schemas.ts'
 
 export function topicRoutes(broker: Broker, limits: ApiLimits) {
   return new Hono()
@@ -12,6 +12,12 @@ export function topicRoutes(broker: Broker, limits: ApiLimits) {
     })
     .get('/', (c) => c.json({ topics: broker.listTopics() }))
     .get('/:topic', (c) => c.json(broker.describeTopic(c.req.param('topic'))))
+    .patch('/:topic/config', async (c) => {
+      const topic = c.req.param('topic')
+      broker.describeTopic(topic) // unknown topic: 404 before the body is read
+      const body = AlterTopicConfigSchema.parse(await readJson(c.req.raw, 64 * 1024))
+      return c.json(broker.alterTopicConfig(topic, body.set ?? {}, body.delete ?? []))
+    })
     .delete('/:topic', (c) => {
       broker.deleteTopic(c.req.param('topic'))
       return c.json({ name: c.req.param('topic'), deleted: true })

@@ -57,6 +57,15 @@ export class MetadataStore {
     })
   }
 
+  /** Replaces a topic's config overrides in one transaction. */
+  replaceTopicConfig(name: string, config: TopicConfig): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM topic_configs WHERE topic = ?').run(name)
+      const put = this.db.prepare('INSERT INTO topic_configs (topic, key, value) VALUES (?, ?, ?)')
+      for (const [k, v] of Object.entries(config)) put.run(name, k, v)
+    })
+  }
+
   deleteTopic(name: string): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM topics WHERE name = ?').run(name)
@@ -111,6 +120,16 @@ export class MetadataStore {
         metadata: String(r.metadata),
         commitTimestamp: Number(r.commit_timestamp),
       }))
+  }
+
+  /** Committed offsets of every group, at most `limit` of them (in group, topic, partition order), and how many there are. */
+  allCommittedOffsets(limit: number): { offsets: Array<{ group: string; topic: string; partition: number; offset: number }>; total: number } {
+    const total = Number(this.db.prepare('SELECT COUNT(*) AS n FROM consumer_offsets').get()!.n)
+    const offsets = this.db
+      .prepare('SELECT group_id, topic, partition, committed_offset FROM consumer_offsets ORDER BY group_id, topic, partition LIMIT ?')
+      .all(limit)
+      .map((r) => ({ group: String(r.group_id), topic: String(r.topic), partition: Number(r.partition), offset: Number(r.committed_offset) }))
+    return { offsets, total }
   }
 
   close(): void {

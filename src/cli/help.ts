@@ -12,7 +12,7 @@ Usage: edgelog COMMAND [flags]
 
 Commands:
   serve      run a node (edgelog serve --help)
-  topics     create, list, describe and delete topics
+  topics     create, list, describe, alter and delete topics
   produce    send lines or JSON records from stdin to a topic
   consume    print records of a topic to stdout
 
@@ -25,6 +25,7 @@ const topics = `Usage:
   edgelog topics create NAME [--partitions N] [--replication-factor N] [--config key=value ...]
   edgelog topics list
   edgelog topics describe NAME
+  edgelog topics alter NAME [--config key=value ...] [--delete-config key ...]
   edgelog topics delete NAME
 
 Flags:
@@ -32,6 +33,7 @@ Flags:
   --replication-factor N   copies of each partition (default: the server's)
   --config key=value       topic config in Kafka's spelling, repeatable, e.g.
                            --config retention.ms=86400000 --config cleanup.policy=compact
+  --delete-config key      (alter) return a config to its default, repeatable
   --json                   print the server's JSON answer instead of a table
 ${common}`
 

@@ -49,6 +49,8 @@ export interface RequestOptions {
 
 export interface ProduceOptions extends RequestOptions {
   acks?: Acks
+  /** Ask the node to store the batches gzipped (when the topic's compression.type is `producer`). */
+  compression?: 'none' | 'gzip'
 }
 
 export interface ProduceToPartitionOptions extends ProduceOptions {
@@ -64,7 +66,7 @@ export interface FetchRecordsOptions extends RequestOptions {
 }
 
 interface Call<S extends z.ZodType> {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   query?: Record<string, string | number | undefined>
   body?: unknown
@@ -104,6 +106,11 @@ export class HttpClient {
     return this.#call({ method: 'GET', path: topicPath(topic), schema: TopicDescription, options })
   }
 
+  /** Changes topic configs at runtime: `set` overrides keys, `delete` returns them to defaults. */
+  alterTopicConfig(topic: string, change: { set?: Record<string, string | number | boolean>; delete?: string[] }, options?: RequestOptions): Promise<TopicDescription> {
+    return this.#call({ method: 'PATCH', path: `${topicPath(topic)}/config`, body: change, schema: TopicDescription, options })
+  }
+
   deleteTopic(topic: string, options?: RequestOptions): Promise<DeleteTopicResponse> {
     return this.#call({ method: 'DELETE', path: topicPath(topic), schema: DeleteTopicResponse, options })
   }
@@ -115,7 +122,7 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${topicPath(topic)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body: { records },
       schema: ProduceResponse,
       options,
@@ -132,16 +139,21 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${partitionPath(topic, partition)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body,
       schema: ProduceResponse,
       options,
     })
   }
 
-  /** Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). */
-  initProducer(options?: RequestOptions): Promise<InitProducerResponse> {
-    return this.#call({ method: 'POST', path: '/v1/producers', body: {}, schema: InitProducerResponse, options })
+  /**
+   * Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). Given an
+   * id it already holds, the node bumps its epoch instead: sequences restart at 0 and batches
+   * still travelling under the old epoch are fenced.
+   */
+  initProducer(options?: RequestOptions & { producerId?: number }): Promise<InitProducerResponse> {
+    const body = options?.producerId === undefined ? {} : { producerId: options.producerId }
+    return this.#call({ method: 'POST', path: '/v1/producers', body, schema: InitProducerResponse, options })
   }
 
   // ---- fetch ------------------------------------------------------------------------------

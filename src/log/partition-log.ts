@@ -21,11 +21,21 @@ export interface AppendRequest {
   header: BatchHeader
 }
 
+/** A batch's index row, without its bytes. */
+export interface BatchIndexEntry {
+  baseOffset: number
+  lastOffset: number
+  maxTimestamp: number
+  sizeBytes: number
+}
+
 export type AppendResult =
   | { ok: true; baseOffset: number; lastOffset: number; duplicate: boolean }
   | { ok: false; error: EdgelogError }
 
 const STATE_LOG_START = 'log_start_offset'
+const STATE_CLEANER_CHECKPOINT = 'cleaner_checkpoint'
+const STATE_TOMBSTONE_DUE = 'cleaner_tombstone_due'
 
 export class PartitionLog {
   readonly epochs: LeaderEpochCache
@@ -33,6 +43,7 @@ export class PartitionLog {
   private _logStartOffset: number
   private _logEndOffset: number
   private _sizeBytes: number
+  private _closed = false
   private readonly sql
 
   private constructor(readonly db: SqlDriver) {
@@ -48,7 +59,16 @@ export class PartitionLog {
           'recent_batches = excluded.recent_batches, last_timestamp = excluded.last_timestamp',
       ),
       setState: db.prepare('INSERT INTO partition_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      containing: db.prepare('SELECT base_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      containing: db.prepare('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      getState: db.prepare('SELECT value FROM partition_state WHERE key = ?'),
+      indexFrom: db.prepare('SELECT base_offset, last_offset, max_timestamp, size_bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      lastBatch: db.prepare('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
+      sizeBelow: db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s, COUNT(*) AS n FROM batches WHERE base_offset < ?'),
+      sizeFrom: db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches WHERE base_offset >= ?'),
+      deleteBelow: db.prepare('DELETE FROM batches WHERE base_offset < ?'),
+      batchAt: db.prepare('SELECT last_offset, size_bytes FROM batches WHERE base_offset = ?'),
+      updateBatch: db.prepare('UPDATE batches SET data = ?, size_bytes = ?, max_timestamp = ? WHERE base_offset = ?'),
+      deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
       readFrom: db.prepare('SELECT base_offset, last_offset, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
       byTimestamp: db.prepare(
         'SELECT base_offset, last_offset, data FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
@@ -168,8 +188,9 @@ export class PartitionLog {
    */
   read(from: number, upTo: number, maxBytes: number): StoredBatch[] {
     if (from >= upTo || from >= this._logEndOffset) return []
+    // The batch holding `from`, unless `from` falls in a gap that compaction left between batches.
     const containing = this.sql.containing.get(from)
-    const start = containing ? Number(containing.base_offset) : from
+    const start = containing && Number(containing.last_offset) >= from ? Number(containing.base_offset) : from
     const out: StoredBatch[] = []
     let bytes = 0
     let cursor = start
@@ -187,6 +208,38 @@ export class PartitionLog {
         if (bytes >= maxBytes) return out
       }
     }
+  }
+
+  /** Up to `limit` whole batches holding offsets ≥ from, CRC-checked, in offset order. */
+  batchesFrom(from: number, limit: number): StoredBatch[] {
+    return this.sql.readFrom.all(this.firstBaseFor(from), limit).map((row) => this.toBatch(row))
+  }
+
+  /** Index rows (no data) of up to `limit` batches holding offsets ≥ from, in offset order. */
+  batchIndex(from: number, limit: number): BatchIndexEntry[] {
+    return this.sql.indexFrom.all(this.firstBaseFor(from), limit).map((r) => ({
+      baseOffset: Number(r.base_offset),
+      lastOffset: Number(r.last_offset),
+      maxTimestamp: Number(r.max_timestamp),
+      sizeBytes: Number(r.size_bytes),
+    }))
+  }
+
+  /** The base offset to scan from so that the batch holding `from` (if any) is included. */
+  private firstBaseFor(from: number): number {
+    const containing = this.sql.containing.get(from)
+    return containing && Number(containing.last_offset) >= from ? Number(containing.base_offset) : from
+  }
+
+  /** The newest batch's offsets, if the log holds any batch. */
+  lastBatch(): { baseOffset: number; lastOffset: number } | undefined {
+    const r = this.sql.lastBatch.get()
+    return r ? { baseOffset: Number(r.base_offset), lastOffset: Number(r.last_offset) } : undefined
+  }
+
+  /** Stored bytes of the batches whose base offset is ≥ from. */
+  sizeFrom(from: number): number {
+    return Number(this.sql.sizeFrom.get(from)!.s)
   }
 
   /** The first batch with a record whose timestamp is ≥ ts, at or after `from`. */
@@ -208,22 +261,86 @@ export class PartitionLog {
     return { baseOffset, lastOffset: Number(row.last_offset), data }
   }
 
-  /** Advances the log start offset (retention, or a consumer-visible delete of old records). */
-  advanceLogStart(offset: number): void {
-    if (offset <= this._logStartOffset) return
+  /**
+   * Advances the log start offset (retention, or a consumer-visible delete of old records) and
+   * deletes every batch that lies wholly below it; a batch holding the new start stays (reads
+   * skip its head). Returns what was deleted. Retention passes a batch boundary (the offset
+   * after a batch's last), so that only whole batches ever go.
+   */
+  advanceLogStart(offset: number): { batches: number; bytes: number } {
+    this.checkOpen()
+    if (offset <= this._logStartOffset) return { batches: 0, bytes: 0 }
     assert(offset <= this._logEndOffset, 'log start offset never passes the log end')
-    // Batches wholly below `offset` go; the batch containing it stays (reads skip its head).
+    // Every batch whose base is below `keepFrom` ends below `offset`: batches never overlap.
     const containing = this.sql.containing.get(offset)
-    const keepFrom = containing ? Number(containing.base_offset) : offset
+    const keepFrom = containing && Number(containing.last_offset) >= offset ? Number(containing.base_offset) : offset
+    let deleted = { batches: 0, bytes: 0 }
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM batches WHERE base_offset < ?').run(keepFrom)
+      const below = this.sql.sizeBelow.get(keepFrom)!
+      deleted = { batches: Number(below.n), bytes: Number(below.s) }
+      this.sql.deleteBelow.run(keepFrom)
       this.sql.setState.run(STATE_LOG_START, offset)
     })
     this._logStartOffset = offset
-    this._sizeBytes = Number(this.db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches').get()!.s)
+    this._sizeBytes -= deleted.bytes
+    assert(this._sizeBytes >= 0, 'partition size stays non-negative')
+    return deleted
+  }
+
+  /**
+   * Compaction's write: replaces the batch at `baseOffset` with `data` (the same base offset and
+   * last offset, fewer records), or deletes it when `data` is null. The newest batch is never
+   * touched, so the log end offset (and so the high watermark) cannot move.
+   */
+  replaceBatch(baseOffset: number, data: Uint8Array | null): void {
+    this.checkOpen()
+    const last = this.lastBatch()
+    assert(last !== undefined && baseOffset < last.baseOffset, `compaction never rewrites the newest batch (${baseOffset})`)
+    let delta = 0
+    this.db.transaction(() => {
+      const row = this.sql.batchAt.get(baseOffset)
+      assert(row !== undefined, `batch ${baseOffset} exists`)
+      if (data === null) {
+        this.sql.deleteBatch.run(baseOffset)
+        delta = -Number(row.size_bytes)
+        return
+      }
+      const header = readBatchHeader(data)
+      assert(header.baseOffset === baseOffset && header.baseOffset + header.lastOffsetDelta === Number(row.last_offset), 'a rewritten batch keeps its offsets')
+      this.sql.updateBatch.run(data, data.byteLength, header.maxTimestamp, baseOffset)
+      delta = data.byteLength - Number(row.size_bytes)
+    })
+    this._sizeBytes += delta
+  }
+
+  /** Where the next compaction pass starts reading new (dirty) data; see src/log/compaction.ts. */
+  get cleanerCheckpoint(): number {
+    return Number(this.sql.getState.get(STATE_CLEANER_CHECKPOINT)?.value ?? 0)
+  }
+
+  /** When the oldest tombstone kept by the last compaction pass may be removed (epoch ms), or -1. */
+  get tombstoneDue(): number {
+    return Number(this.sql.getState.get(STATE_TOMBSTONE_DUE)?.value ?? -1)
+  }
+
+  setCleanerState(checkpoint: number, tombstoneDue: number): void {
+    this.checkOpen()
+    this.db.transaction(() => {
+      this.sql.setState.run(STATE_CLEANER_CHECKPOINT, checkpoint)
+      this.sql.setState.run(STATE_TOMBSTONE_DUE, tombstoneDue)
+    })
+  }
+
+  get closed(): boolean {
+    return this._closed
+  }
+
+  private checkOpen(): void {
+    if (this._closed) throw new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', 'the partition log is closed')
   }
 
   close(): void {
+    this._closed = true
     this.db.close()
   }
 }

@@ -119,6 +119,17 @@ describe('edgelog topics', () => {
     assert.equal(description.config['retention.ms'], '60000')
     assert.equal(description.partitions.length, 3)
 
+    const altered = await edgelog(['topics', 'alter', 'cli-admin', '--config', 'retention.ms=1000', '--config', 'cleanup.policy=compact,delete', '--json'])
+    assertExit(altered, 0)
+    assert.equal(JSON.parse(altered.stdout).config['cleanup.policy'], 'compact,delete')
+    const reverted = await edgelog(['topics', 'alter', 'cli-admin', '--delete-config', 'retention.ms'])
+    assertExit(reverted, 0)
+    assert.match(reverted.stdout, /retention\.ms=604800000/)
+    const badAlter = await edgelog(['topics', 'alter', 'cli-admin', '--config', 'retention.ms=soon'])
+    assertExit(badAlter, 1)
+    assert.match(badAlter.stderr, /^error: INVALID_CONFIG: /m)
+    assertExit(await edgelog(['topics', 'alter', 'cli-admin']), 2)
+
     const again = await edgelog(['topics', 'create', 'cli-admin'])
     assertExit(again, 1)
     assert.match(again.stderr, /^error: TOPIC_ALREADY_EXISTS: /m)
