@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { StorageProvider } from '../../storage/driver.ts'
 import { verifyCrashedLog, type StorageFixture } from './driver.case.ts'
 
-export const CRASH_CHILD = join(import.meta.dirname, 'crash-child.ts')
+export const CRASH_CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url))
 
 /** A fixture of file databases in a fresh temporary folder. */
 export function fileFixture(open: (dir: string) => StorageProvider): StorageFixture {
