@@ -4,8 +4,10 @@
 //   POST /case/<index>           → { ok, log } or { ok: false, error }
 //   POST /crash/append           → appends one crash group, answers the new log end offset
 //   GET  /crash/verify?acked=<n> → verifyCrashedLog
+//   POST /bench                  → the hot-path bench (bench/storage.ts)
 import { PartitionLog } from '../../src/log/partition-log.ts'
 import { durableObjectStorage, type DurableObjectStorageLike } from '../../storage/durable-object.ts'
+import { BENCH_HOT_PATH, measureHotPath } from '../../bench/storage-hot-path.ts'
 import { appendCrashGroup, CRASH_GROUP, STORAGE_CASES, verifyCrashedLog } from './driver.case.ts'
 
 interface Env {
@@ -36,6 +38,10 @@ export class ConformanceObject {
         this.log ??= PartitionLog.open(durableObjectStorage(storage).open('crash'))
         const group = this.log.logEndOffset / (CRASH_GROUP.batches * CRASH_GROUP.records)
         return Response.json({ end: appendCrashGroup(this.log, group) })
+      }
+      if (url.pathname === '/bench') {
+        const provider = durableObjectStorage(storage)
+        return Response.json({ ok: true, timings: BENCH_HOT_PATH.map((opts, i) => measureHotPath(provider, `bench-${i}`, opts)) })
       }
       if (url.pathname === '/crash/verify') {
         return Response.json({ ok: true, ...verifyCrashedLog(durableObjectStorage(storage), 'crash', Number(url.searchParams.get('acked'))) })
