@@ -4,7 +4,10 @@
 // partition), so every database name becomes a table-name prefix inside the object's database:
 // `batches` of database `partitions/ab12-0` is the table `"e_partitions_2fab12_2d0__batches"`.
 // sql-namespace.ts rewrites the table and index names of each statement once, when it is
-// prepared; remove() drops the tables under a prefix.
+// prepared; remove() drops the tables under a prefix. A table name inside a string literal is
+// not rewritten: the one such query, the legacy consumer_offsets lookup in
+// src/broker/metadata.ts, finds nothing here, which is right (no Durable Object node ever
+// stored offsets in meta; the table is created and dropped by the migrations in one go).
 //
 // What differs from the file drivers, and why:
 // - no BEGIN/COMMIT: the platform forbids them; transactions go through transactionSync, which

@@ -70,6 +70,14 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    groups: {
+      offsetsTopicPartitions: options['offsets-topic-partitions'],
+      maxGroupSize: options['group-max-size'],
+      maxGroups: options['max-groups'],
+      heartbeatIntervalMs: options['group-heartbeat-interval-ms'],
+      minSessionTimeoutMs: options['group-min-session-timeout-ms'],
+      maxSessionTimeoutMs: options['group-max-session-timeout-ms'],
+    },
     cleanerIntervalMs: options['cleaner-interval-ms'],
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
@@ -104,6 +112,8 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     // Live connections first: sockets get 1001 and SSE streams end, so clients resume
     // elsewhere and the server's stop is not left waiting on streams that never finish.
     hub.shutdown()
+    // Sockets that were group members left their groups: store that before closing (bounded).
+    await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
     await listener.stop()
     broker.close()
     platform.exit(0)

@@ -61,9 +61,9 @@ describe('namespaceSql', () => {
     })
     const meta = new MetadataStore(namespaced('m__'))
     meta.insertTopic({ name: 't', topicId: 'x', partitions: 2, replicationFactor: 1, createdAt: 1, config: { 'retention.ms': '5' } })
-    meta.commitOffsets('g', [{ topic: 't', partition: 0, offset: 1, metadata: '', commitTimestamp: 1 }])
-    meta.commitOffsets('g', [{ topic: 't', partition: 0, offset: 2, metadata: '', commitTimestamp: 2 }])
-    assert.equal(meta.committedOffsets('g')[0]!.offset, 2, 'the upsert updated the row')
+    meta.finishMigrations()
+    meta.replaceTopicConfig('t', { 'retention.ms': '7' })
+    assert.deepEqual(meta.topics()[0]!.config, { 'retention.ms': '7' }, 'the config was replaced')
     assert.equal(meta.initProducer(1)?.producerId, 0)
     const logs = ['p0__', 'p1__'].map((prefix) => PartitionLog.open(namespaced(prefix)))
     logs.forEach((log, i) => {
