@@ -4,8 +4,8 @@
 // A small tokenizer, not a regex: string literals, comments and quoted identifiers are
 // skipped whole, and only identifiers in a table or index position are rewritten: after
 // FROM, JOIN, INTO, UPDATE, REFERENCES, TABLE, INDEX (and the ON of CREATE INDEX, the TO of
-// ALTER TABLE ... RENAME), and each further table of a `FROM a, b` list. Column names and
-// `excluded.x` in an upsert are left alone.
+// ALTER TABLE ... RENAME), and each further table of a `FROM a, b` list. Column names,
+// `excluded.x` in an upsert and SQLite's own `sqlite_*` tables are left alone.
 // Not supported (nothing in edgelog writes them): `schema.table`, WITH (its names would be
 // prefixed like tables), and a column qualified by its table's real name (`t.col`; use an alias).
 
@@ -132,7 +132,9 @@ export function namespaceSql(sql: string, prefix: string): string {
       let j = k + 1
       while (j < tokens.length && (tokens[j]!.kind === 'space' || tokens[j]!.kind === 'comment')) j++
       const qualified = tokens[j]?.text === '.'
-      if (!qualified && !(t.kind === 'word' && (CLAUSE.has(t.upper) || t.upper === 'SELECT'))) {
+      // sqlite_master, sqlite_schema, sqlite_sequence: SQLite's own tables, shared by all.
+      const internal = /^sqlite_/i.test(name)
+      if (!qualified && !internal && !(t.kind === 'word' && (CLAUSE.has(t.upper) || t.upper === 'SELECT'))) {
         out.push(quoteIdentifier(prefix + name))
         if (prevWord === 'FROM' || prevWord === 'JOIN' || fromList === depth) fromList = depth
         prevWord = undefined

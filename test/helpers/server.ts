@@ -61,21 +61,27 @@ export async function startServer(
   // Generous: Miniflare and tsx start slower than Bun, and the machine is shared.
   const deadline = Date.now() + 30_000
   let port = 0
+  let healthy = false
+  let lastAnswer = ''
   while (Date.now() < deadline) {
     const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
     if (m) {
       port = Number(m[1])
       try {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`)
-        if (r.status === 200) break
+        if (r.status === 200) {
+          healthy = true
+          break
+        }
+        lastAnswer = `${r.status} ${(await r.text()).slice(0, 500)}`
       } catch {}
     }
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited early:\n${out}`)
     await new Promise((r) => setTimeout(r, 20))
   }
-  if (!port) {
+  if (!healthy) {
     proc.kill('SIGKILL')
-    throw new Error(`server did not start in time:\n${out}`)
+    throw new Error(`server did not answer /healthz with 200 in time${lastAnswer ? ` (last answer: ${lastAnswer})` : ''}:\n${out}`)
   }
   return {
     url: `http://127.0.0.1:${port}`,

@@ -24,6 +24,14 @@ describe('namespaceSql', () => {
     assert.equal(ns('SELECT (SELECT MAX(x) FROM u) FROM t'), 'SELECT (SELECT MAX(x) FROM "p__u") FROM "p__t"')
   })
 
+  test("SQLite's own tables (sqlite_master, sqlite_schema) are shared and never prefixed", () => {
+    assert.equal(
+      ns("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 't'"),
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 't'",
+    )
+    assert.equal(ns('SELECT * FROM "sqlite_schema"'), 'SELECT * FROM "sqlite_schema"')
+  })
+
   test('DDL: CREATE TABLE / INDEX ... ON, IF NOT EXISTS, DROP, ALTER ... RENAME TO, REFERENCES', () => {
     assert.equal(ns('CREATE TABLE IF NOT EXISTS "t" (id INTEGER)'), 'CREATE TABLE IF NOT EXISTS "p__t" (id INTEGER)')
     assert.equal(ns('CREATE INDEX `i` ON `t` (`c`);'), 'CREATE INDEX "p__i" ON "p__t" (`c`);')
