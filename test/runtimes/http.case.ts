@@ -251,6 +251,21 @@ export const HTTP_CASES: HttpCase[] = [
     },
   },
   {
+    // workerd reset keep-alive connections after an answer given before the body was read (a
+    // 404 for an unknown topic), and the client's next request on it failed with ECONNRESET.
+    name: 'an answer given before the request body is read leaves the connection usable',
+    async run({ server, topic }) {
+      const base = server().url
+      const name = topic('early')
+      await createTopic(base, name)
+      for (let i = 0; i < 50; i++) {
+        assertError(await call(base, 'POST', '/v1/topics/no-such-topic/records', { records: [{ value: 1 }] }), 404, 'UNKNOWN_TOPIC_OR_PARTITION')
+        const next = await call(base, 'POST', `/v1/topics/${name}/records`, { records: [{ value: i }] })
+        assert.equal(next.status, 200, next.text)
+      }
+    },
+  },
+  {
     name: 'WebSocket: subscribe from earliest, publish with an ack, and resume from the next offset after a reconnect',
     async run({ server, topic }) {
       const base = server().url
