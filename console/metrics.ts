@@ -63,63 +63,124 @@ function parseLine(line: string): MetricSample | undefined {
 
 // ---- edge nodes -------------------------------------------------------------------------
 
-/** Series an edge node exports (issue 6: outbox depth, shipping lag, upstream state). */
-const EDGE_PREFIXES = ['edgelog_edge_', 'edgelog_outbox_', 'edgelog_upstream_', 'edgelog_shipping_', 'edgelog_relay_']
+/**
+ * Series an edge exports (README "Edge relays", issue 6): `edgelog_edge_*` for the outbox, the
+ * shipper, the upstreams and the relay, `edgelog_relay_cache_*` for the relay cache's partitions.
+ */
+const EDGE_PREFIXES = ['edgelog_edge_', 'edgelog_relay_cache_']
 
 export interface UpstreamStatus {
-  upstream: string
-  outboxRecords?: number
-  outboxBytes?: number
-  shippingLagRecords?: number
-  shippingLagSeconds?: number
-  /** Epoch seconds since which nothing shipped while records waited; 0 or absent: not stalled. */
-  stalledSince?: number
-  subscriptionLag?: number
-  /** "up", "down", or the state a `state` label names. */
-  state?: string
+  url: string
+  /** Did its last request get an answer (edgelog_edge_upstream_up). */
+  up: boolean | undefined
+  /** The one the edge is using now (edgelog_edge_upstream_current). */
+  current: boolean
+}
+
+export interface OutboxPartition {
+  topic: string
+  partition: number
+  records: number
+  bytes: number
+  /** Age of the oldest record not yet confirmed upstream. */
+  lagSeconds: number
+  /** Epoch seconds since records have waited with nothing shipped; 0: not stalled. */
+  stalledSince: number
+  /** Why shipping stopped for this partition (an error code), if it did. */
+  halted: string | undefined
+}
+
+export interface RelayTopic {
+  topic: string
+  /** The upstream subscription: 1 live, 0 reconnecting. */
+  upstreamSubscriptions: number | undefined
+  localSubscriptions: number | undefined
+  /** The region's high watermark minus the relay cache's, summed over partitions. */
+  lagRecords: number
 }
 
 export interface EdgeStatus {
   isEdge: boolean
+  /** What /readyz says about the region (edgelog_edge_upstream_reachable). */
+  reachable: boolean | undefined
   upstreams: UpstreamStatus[]
-  /** Every edge series, shown as they are: whatever the node exports is visible. */
+  outboxRecords: number
+  outboxBytes: number
+  outboxUsedBytes: number | undefined
+  outboxLimitBytes: number | undefined
+  /** The oldest unconfirmed record's age over all partitions. */
+  shippingLagSeconds: number
+  /** The earliest stall over all partitions (epoch seconds), 0 when none is stalled. */
+  stalledSince: number
+  partitions: OutboxPartition[]
+  relay: RelayTopic[]
+  /** Every edge series, shown as it is: whatever the node exports is visible. */
   series: MetricSample[]
 }
 
-function isEdgeSeries(sample: MetricSample): boolean {
-  return EDGE_PREFIXES.some((prefix) => sample.name.startsWith(prefix))
-}
-
 /**
- * A node is an edge when it says so (`edgelog_node_info{role="edge"}` or
- * `edgelog_node_role{role="edge"}` at 1) or exports edge series. Per upstream (the `upstream`
- * label; one unnamed upstream otherwise) the figures are picked by name.
+ * A node is an edge when it says so (`edgelog_node_info{role="edge"} 1` or
+ * `edgelog_node_role{role="edge"} 1`) or exports `edgelog_edge_*` series.
  */
 export function edgeStatus(samples: readonly MetricSample[]): EdgeStatus {
   const roleSays = samples.some(
     (m) => (m.name === 'edgelog_node_info' || m.name === 'edgelog_node_role') && m.labels.role === 'edge' && m.value === 1,
   )
-  const series = samples.filter(isEdgeSeries)
-  const byUpstream = new Map<string, UpstreamStatus>()
-  const entry = (name: string) => {
-    let found = byUpstream.get(name)
-    if (found === undefined) byUpstream.set(name, (found = { upstream: name }))
-    return found
+  const series = samples.filter((m) => EDGE_PREFIXES.some((prefix) => m.name.startsWith(prefix)))
+  const named = (name: string) => series.filter((m) => m.name === name)
+  const single = (name: string) => named(name)[0]?.value
+
+  const upstreams = new Map<string, UpstreamStatus>()
+  const upstream = (url: string) => {
+    let u = upstreams.get(url)
+    if (u === undefined) upstreams.set(url, (u = { url, up: undefined, current: false }))
+    return u
   }
-  for (const m of series) {
-    if (m.name.endsWith('_total') || m.name.endsWith('_created')) continue // counters: the raw table shows them
-    const u = entry(m.labels.upstream ?? m.labels.url ?? '')
-    const n = m.name
-    const add = (key: 'outboxRecords' | 'outboxBytes' | 'shippingLagRecords' | 'shippingLagSeconds' | 'subscriptionLag') =>
-      (u[key] = (u[key] ?? 0) + m.value)
-    if (n.includes('outbox') && n.includes('bytes')) add('outboxBytes')
-    else if (n.includes('outbox') && (n.includes('records') || n.endsWith('depth'))) add('outboxRecords')
-    else if (n.includes('stalled')) u.stalledSince = Math.max(u.stalledSince ?? 0, m.value)
-    else if (n.includes('subscription') && n.includes('lag')) add('subscriptionLag')
-    else if (n.includes('lag') && n.includes('seconds')) u.shippingLagSeconds = Math.max(u.shippingLagSeconds ?? 0, m.value)
-    else if (n.includes('lag')) add('shippingLagRecords')
-    else if (m.labels.state !== undefined && m.value === 1) u.state = m.labels.state
-    else if (/_(up|connected|reachable)$/.test(n)) u.state ??= m.value >= 1 ? 'up' : 'down'
+  for (const m of named('edgelog_edge_upstream_up')) upstream(m.labels.upstream ?? '').up = m.value >= 1
+  for (const m of named('edgelog_edge_upstream_current')) upstream(m.labels.upstream ?? '').current = m.value >= 1
+
+  const partitions = new Map<string, OutboxPartition>()
+  const partition = (m: MetricSample) => {
+    const topic = m.labels.topic ?? ''
+    const number = Number(m.labels.partition ?? -1)
+    const key = `${topic}\u0000${number}`
+    let p = partitions.get(key)
+    if (p === undefined) {
+      partitions.set(key, (p = { topic, partition: number, records: 0, bytes: 0, lagSeconds: 0, stalledSince: 0, halted: undefined }))
+    }
+    return p
   }
-  return { isEdge: roleSays || series.length > 0, upstreams: [...byUpstream.values()], series }
+  for (const m of named('edgelog_edge_outbox_records')) partition(m).records = m.value
+  for (const m of named('edgelog_edge_outbox_bytes')) partition(m).bytes = m.value
+  for (const m of named('edgelog_edge_shipping_lag_seconds')) partition(m).lagSeconds = m.value
+  for (const m of named('edgelog_edge_shipping_stalled_since_seconds')) partition(m).stalledSince = m.value
+  for (const m of named('edgelog_edge_shipping_halted')) if (m.value >= 1) partition(m).halted = m.labels.code ?? 'halted'
+
+  const relay = new Map<string, RelayTopic>()
+  const relayTopic = (topic: string) => {
+    let r = relay.get(topic)
+    if (r === undefined) relay.set(topic, (r = { topic, upstreamSubscriptions: undefined, localSubscriptions: undefined, lagRecords: 0 }))
+    return r
+  }
+  for (const m of named('edgelog_edge_relay_subscriptions')) relayTopic(m.labels.topic ?? '').upstreamSubscriptions = m.value
+  for (const m of named('edgelog_edge_relay_local_subscriptions')) relayTopic(m.labels.topic ?? '').localSubscriptions = m.value
+  for (const m of named('edgelog_edge_relay_lag_records')) relayTopic(m.labels.topic ?? '').lagRecords += m.value
+
+  const list = [...partitions.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+  const stalls = list.map((p) => p.stalledSince).filter((t) => t > 0)
+  const reachable = single('edgelog_edge_upstream_reachable')
+  return {
+    isEdge: roleSays || series.some((m) => m.name.startsWith('edgelog_edge_')),
+    reachable: reachable === undefined ? undefined : reachable >= 1,
+    upstreams: [...upstreams.values()],
+    outboxRecords: list.reduce((sum, p) => sum + p.records, 0),
+    outboxBytes: list.reduce((sum, p) => sum + p.bytes, 0),
+    outboxUsedBytes: single('edgelog_edge_outbox_used_bytes'),
+    outboxLimitBytes: single('edgelog_edge_outbox_limit_bytes'),
+    shippingLagSeconds: Math.max(0, ...list.map((p) => p.lagSeconds)),
+    stalledSince: stalls.length === 0 ? 0 : Math.min(...stalls),
+    partitions: list,
+    relay: [...relay.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)),
+    series,
+  }
 }

@@ -192,8 +192,8 @@ export class Store {
       this.edgeError = undefined
       if (edge.isEdge) {
         const t = Date.now()
-        this.edgeOutbox.push(t, edge.upstreams.reduce((sum, u) => sum + (u.outboxRecords ?? 0), 0))
-        this.edgeLag.push(t, edge.upstreams.reduce((sum, u) => sum + (u.shippingLagRecords ?? 0), 0))
+        this.edgeOutbox.push(t, edge.outboxRecords)
+        this.edgeLag.push(t, edge.shippingLagSeconds)
       }
     } catch (err) {
       this.edgeError = asApiError(err)

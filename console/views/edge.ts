@@ -1,28 +1,39 @@
-// #/edge: shown only when the node reports it is an edge (its /metrics): per upstream the outbox
-// depth, the shipping lag and the upstream's state, two charts, and every edge series as the
-// node exports it.
+// #/edge: shown only when the node's /metrics say it is an edge (issue 6): whether the region is
+// reachable and which upstream is in use, the outbox depth and how old its oldest record is
+// (shipping lag), stalls and halted partitions, the relay's upstream subscriptions, two charts,
+// and every edge series as the node exports it.
 import { LineChart } from '../chart.ts'
 import { fill, h } from '../dom.ts'
 import * as fmt from '../format.ts'
-import type { MetricSample, UpstreamStatus } from '../metrics.ts'
+import type { MetricSample, OutboxPartition, RelayTopic, UpstreamStatus } from '../metrics.ts'
 import type { Store } from '../store.ts'
-import { card, chip, errorLine, note, table, type View } from './common.ts'
+import { card, chip, errorLine, kv, note, table, type View } from './common.ts'
 
 const WINDOW_MS = 5 * 60_000
 
+const since = (epochSeconds: number) => new Date(epochSeconds * 1000).toLocaleTimeString()
+
 export class EdgeView implements View {
   readonly el = h('div', { class: 'view', 'data-view': 'edge' })
+  readonly #summary = h('div')
   readonly #upstreams = h('div')
-  readonly #outbox = new LineChart({ unit: 'records in outbox', windowMs: WINDOW_MS })
-  readonly #lag = new LineChart({ unit: 'records behind', windowMs: WINDOW_MS })
+  readonly #outbox = new LineChart({ unit: 'records in the outbox', windowMs: WINDOW_MS })
+  readonly #lag = new LineChart({ unit: 'oldest unshipped record, s', windowMs: WINDOW_MS })
+  readonly #partitions = h('div')
+  readonly #relay = h('div')
   readonly #raw = h('div')
 
   constructor() {
+    this.#outbox.el.id = 'edge-outbox-chart'
+    this.#lag.el.id = 'edge-lag-chart'
     this.el.append(
       h('div', { class: 'title' }, h('h1', {}, 'Edge')),
+      this.#summary,
       card('Upstreams', this.#upstreams),
       h('div', { class: 'pair' }, card('Outbox depth', this.#outbox.el), card('Shipping lag', this.#lag.el)),
-      card('Edge series (from /metrics)', this.#raw),
+      card('Outbox per partition', this.#partitions),
+      card('Relay (upstream subscriptions)', this.#relay),
+      h('details', { class: 'card raw' }, h('summary', {}, 'Every edge series (from /metrics)'), this.#raw),
     )
   }
 
@@ -32,30 +43,74 @@ export class EdgeView implements View {
     this.#lag.update([{ name: 'lag', points: store.edgeLag.points }], now)
     const edge = store.edge
     if (edge === undefined || !edge.isEdge) {
-      fill(this.#upstreams, store.edgeError ? errorLine(store.edgeError) : note('This node does not report an edge role in its /metrics.', 'notice'))
-      fill(this.#raw)
+      fill(this.#summary, store.edgeError ? errorLine(store.edgeError) : note('This node does not report an edge role in its /metrics.', 'notice'))
+      for (const el of [this.#upstreams, this.#partitions, this.#relay, this.#raw]) fill(el)
       return
     }
+    const halted = edge.partitions.filter((p) => p.halted !== undefined).length
+    fill(
+      this.#summary,
+      store.edgeError ? errorLine(store.edgeError) : null,
+      kv([
+        ['Region', edge.reachable === undefined ? null : chip(edge.reachable ? 'reachable' : 'unreachable', edge.reachable ? 'good' : 'bad')],
+        ['Outbox records', fmt.count(edge.outboxRecords)],
+        [
+          'Outbox bytes',
+          edge.outboxLimitBytes
+            ? `${fmt.bytes(edge.outboxUsedBytes ?? edge.outboxBytes)} of ${fmt.bytes(edge.outboxLimitBytes)}`
+            : fmt.bytes(edge.outboxUsedBytes ?? edge.outboxBytes),
+        ],
+        ['Shipping lag', fmt.seconds(edge.shippingLagSeconds)],
+        ['Stalled since', edge.stalledSince > 0 ? h('span', { class: 'error' }, since(edge.stalledSince)) : 'not stalled'],
+        ['Halted partitions', halted > 0 ? h('span', { class: 'error' }, String(halted)) : '0'],
+      ]),
+    )
     fill(
       this.#upstreams,
-      store.edgeError ? errorLine(store.edgeError) : null,
       table<UpstreamStatus>(
         [
-          { title: 'Upstream', cell: (u) => (u.upstream === '' ? '(upstream)' : h('code', {}, u.upstream)) },
-          { title: 'State', field: 'state', cell: (u) => (u.state ? chip(u.state, u.state === 'up' || u.state === 'connected' ? 'good' : 'bad') : null) },
-          { title: 'Outbox records', num: true, field: 'outboxRecords', cell: (u) => fmt.count(u.outboxRecords) },
-          { title: 'Outbox bytes', num: true, field: 'outboxBytes', cell: (u) => fmt.bytes(u.outboxBytes) },
-          { title: 'Shipping lag', num: true, field: 'shippingLagRecords', cell: (u) => fmt.count(u.shippingLagRecords) },
-          { title: 'Lag (time)', num: true, field: 'shippingLagSeconds', cell: (u) => fmt.seconds(u.shippingLagSeconds) },
-          {
-            title: 'Stalled since',
-            field: 'stalledSince',
-            cell: (u) => (u.stalledSince ? h('span', { class: 'error' }, new Date(u.stalledSince * 1000).toLocaleTimeString()) : 'not stalled'),
-          },
-          { title: 'Subscription lag', num: true, cell: (u) => fmt.count(u.subscriptionLag) },
+          { title: 'Upstream', cell: (u) => h('code', {}, u.url) },
+          { title: 'State', field: 'state', cell: (u) => (u.up === undefined ? null : chip(u.up ? 'up' : 'down', u.up ? 'good' : 'bad')) },
+          { title: 'In use', field: 'current', cell: (u) => (u.current ? 'yes' : '') },
         ],
         edge.upstreams,
-        (u) => ({ 'data-upstream': u.upstream }),
+        (u) => ({ 'data-upstream': u.url }),
+        'no upstream series',
+      ),
+    )
+    fill(
+      this.#partitions,
+      table<OutboxPartition>(
+        [
+          { title: 'Topic', cell: (p) => p.topic },
+          { title: 'Partition', num: true, cell: (p) => p.partition },
+          { title: 'Records', num: true, field: 'records', cell: (p) => fmt.count(p.records) },
+          { title: 'Bytes', num: true, field: 'bytes', cell: (p) => fmt.bytes(p.bytes) },
+          { title: 'Oldest waiting', num: true, field: 'lagSeconds', cell: (p) => fmt.seconds(p.lagSeconds) },
+          { title: 'Stalled since', field: 'stalledSince', cell: (p) => (p.stalledSince > 0 ? h('span', { class: 'error' }, since(p.stalledSince)) : '–') },
+          { title: 'Halted', field: 'halted', cell: (p) => (p.halted ? chip(p.halted, 'bad') : '–') },
+        ],
+        edge.partitions,
+        (p) => ({ 'data-topic': p.topic, 'data-partition': String(p.partition) }),
+        'the outbox is empty',
+      ),
+    )
+    fill(
+      this.#relay,
+      table<RelayTopic>(
+        [
+          { title: 'Topic', cell: (r) => r.topic },
+          {
+            title: 'Upstream subscription',
+            field: 'upstream',
+            cell: (r) => (r.upstreamSubscriptions === undefined ? null : chip(r.upstreamSubscriptions >= 1 ? 'live' : 'reconnecting', r.upstreamSubscriptions >= 1 ? 'good' : 'warn')),
+          },
+          { title: 'Local subscribers', num: true, field: 'local', cell: (r) => fmt.count(r.localSubscriptions) },
+          { title: 'Relay lag (records)', num: true, field: 'lag', cell: (r) => fmt.count(r.lagRecords) },
+        ],
+        edge.relay,
+        (r) => ({ 'data-topic': r.topic }),
+        'no relayed topics',
       ),
     )
     fill(
@@ -64,7 +119,7 @@ export class EdgeView implements View {
         [
           { title: 'Series', cell: (m) => h('code', {}, m.name) },
           { title: 'Labels', cell: (m) => Object.entries(m.labels).map(([k, v]) => `${k}="${v}"`).join(', ') },
-          { title: 'Value', num: true, cell: (m) => fmt.count(m.value) },
+          { title: 'Value', num: true, cell: (m) => String(m.value) },
         ],
         edge.series.slice(0, 500),
       ),

@@ -102,44 +102,71 @@ describe('console metrics and the edge section', () => {
     assert.deepEqual(broker.series, [])
   })
 
-  test('an edge: outbox depth, shipping lag, stall and upstream state per upstream', () => {
-    const edge = edgeStatus(
-      parseMetrics(
-        [
-          'edgelog_node_info{role="edge",node="e1"} 1',
-          'edgelog_edge_outbox_records{upstream="http://eu:8080",topic="a"} 40',
-          'edgelog_edge_outbox_records{upstream="http://eu:8080",topic="b"} 2',
-          'edgelog_edge_outbox_bytes{upstream="http://eu:8080"} 4096',
-          'edgelog_edge_shipping_lag_records{upstream="http://eu:8080"} 42',
-          'edgelog_edge_shipping_lag_seconds{upstream="http://eu:8080"} 3.5',
-          'edgelog_edge_stalled_since_seconds{upstream="http://eu:8080"} 1700000000',
-          'edgelog_edge_upstream_up{upstream="http://eu:8080"} 0',
-          'edgelog_edge_shipped_records_total{upstream="http://eu:8080"} 1000',
-          'edgelog_edge_upstream_state{upstream="http://us:8080",state="connected"} 1',
-          'edgelog_edge_upstream_state{upstream="http://us:8080",state="connecting"} 0',
-          'edgelog_edge_outbox_records{upstream="http://us:8080"} 0',
-        ].join('\n'),
-      ),
-    )
+  // What an edge (branch issue6) printed with its broker stopped and 9 records waiting.
+  const edgeScrape = [
+    '# TYPE edgelog_edge_outbox_records gauge',
+    'edgelog_edge_producer_id{epoch="0"} 0',
+    'edgelog_edge_produce_requests_total{topic="orders",acks="1"} 4',
+    'edgelog_edge_outbox_limit_bytes 268435456',
+    'edgelog_edge_outbox_used_bytes 447',
+    'edgelog_edge_outbox_records{topic="orders",partition="1"} 6',
+    'edgelog_edge_outbox_records{topic="orders",partition="2"} 3',
+    'edgelog_edge_outbox_bytes{topic="orders",partition="1"} 237',
+    'edgelog_edge_outbox_bytes{topic="orders",partition="2"} 210',
+    'edgelog_edge_shipping_lag_seconds{topic="orders",partition="1"} 7.093',
+    'edgelog_edge_shipping_lag_seconds{topic="orders",partition="2"} 5.5',
+    'edgelog_edge_shipping_stalled_since_seconds{topic="orders",partition="1"} 1795312542.334',
+    'edgelog_edge_shipping_stalled_since_seconds{topic="orders",partition="2"} 1795312544',
+    'edgelog_edge_shipping_halted{topic="audit",partition="0",code="OUT_OF_ORDER_SEQUENCE_NUMBER"} 1',
+    'edgelog_edge_upstream_up{upstream="http://127.0.0.1:18941"} 0',
+    'edgelog_edge_upstream_current{upstream="http://127.0.0.1:18941"} 1',
+    'edgelog_edge_upstream_up{upstream="http://127.0.0.1:18943"} 1',
+    'edgelog_edge_upstream_current{upstream="http://127.0.0.1:18943"} 0',
+    'edgelog_edge_upstream_reachable 0',
+    'edgelog_edge_relay_subscriptions{topic="orders"} 0',
+    'edgelog_edge_relay_lag_records{topic="orders",partition="0"} 2',
+    'edgelog_edge_relay_lag_records{topic="orders",partition="1"} 3',
+    'edgelog_edge_relay_local_subscriptions{topic="orders"} 1',
+    'edgelog_relay_cache_partition_high_watermark{topic="orders",partition="1"} 1',
+    'edgelog_ws_connections 0',
+    'edgelog_subscriptions{topic="orders"} 1',
+  ].join('\n')
+
+  test('an edge: region reachability, upstreams, outbox depth and bytes, shipping lag, stalls, halts, relay', () => {
+    const edge = edgeStatus(parseMetrics(edgeScrape))
     assert.equal(edge.isEdge, true)
-    assert.equal(edge.series.length, 11, 'every edge series is listed, counters included')
+    assert.equal(edge.reachable, false)
     assert.deepEqual(edge.upstreams, [
-      {
-        upstream: 'http://eu:8080',
-        outboxRecords: 42,
-        outboxBytes: 4096,
-        shippingLagRecords: 42,
-        shippingLagSeconds: 3.5,
-        stalledSince: 1700000000,
-        state: 'down',
-      },
-      { upstream: 'http://us:8080', state: 'connected', outboxRecords: 0 },
+      { url: 'http://127.0.0.1:18941', up: false, current: true },
+      { url: 'http://127.0.0.1:18943', up: true, current: false },
     ])
+    assert.equal(edge.outboxRecords, 9)
+    assert.equal(edge.outboxBytes, 447)
+    assert.equal(edge.outboxUsedBytes, 447)
+    assert.equal(edge.outboxLimitBytes, 268435456)
+    assert.equal(edge.shippingLagSeconds, 7.093, 'the oldest waiting record over all partitions')
+    assert.equal(edge.stalledSince, 1795312542.334, 'the earliest stall')
+    assert.deepEqual(
+      edge.partitions.map((p) => [p.topic, p.partition, p.records, p.bytes, p.halted ?? '']),
+      [
+        ['audit', 0, 0, 0, 'OUT_OF_ORDER_SEQUENCE_NUMBER'],
+        ['orders', 1, 6, 237, ''],
+        ['orders', 2, 3, 210, ''],
+      ],
+    )
+    assert.deepEqual(edge.relay, [{ topic: 'orders', upstreamSubscriptions: 0, localSubscriptions: 1, lagRecords: 5 }])
+    assert.equal(edge.series.length, 23, 'every edge_ and relay_cache_ series, counters included; not the local fan-out ones')
   })
 
-  test('the role alone makes an edge, before any upstream series exists', () => {
+  test('the role alone makes an edge, before any edge series exists; relay cache series alone do not', () => {
     assert.equal(edgeStatus(parseMetrics('edgelog_node_role{role="edge"} 1')).isEdge, true)
-    assert.equal(edgeStatus(parseMetrics('edgelog_node_role{role="broker"} 1')).isEdge, false)
+    assert.equal(edgeStatus(parseMetrics('edgelog_node_info{role="broker"} 1')).isEdge, false)
+    assert.equal(edgeStatus(parseMetrics('edgelog_relay_cache_long_polls 0')).isEdge, false)
+    const empty = edgeStatus(parseMetrics('edgelog_edge_topics 0'))
+    assert.equal(empty.isEdge, true)
+    assert.equal(empty.stalledSince, 0)
+    assert.equal(empty.shippingLagSeconds, 0)
+    assert.equal(empty.reachable, undefined)
   })
 })
 
