@@ -4,7 +4,8 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun'
 import { errorBody } from '../../src/api/errors.ts'
 import type { ConnectionSlot, FanoutHub } from '../../src/fanout/hub.ts'
-import type { SessionAccess, WsSession } from '../../src/fanout/session.ts'
+import type { LiveAccess } from '../../src/api/security.ts'
+import type { WsSession } from '../../src/fanout/session.ts'
 import { CloseCode, type FanoutSocket, type NativeChannels } from '../../src/fanout/socket.ts'
 
 export interface WsData {
@@ -15,10 +16,6 @@ export interface WsData {
   session?: WsSession
 }
 
-export interface LiveAccess {
-  security: SessionAccess
-  release(): void
-}
 
 class BunSocket implements FanoutSocket {
   constructor(readonly ws: ServerWebSocket<WsData>) {}
@@ -70,8 +67,9 @@ export function bunFanout(hub: FanoutHub) {
   }
 
   /**
-   * `GET /v1/ws`, after the app authenticated it: a refusal, or undefined once Bun has taken the
-   * request for the upgrade (the socket then owns `access` and releases it when it closes).
+   * `GET /v1/ws`, after the security gate admitted it: a refusal, or undefined once Bun has taken
+   * the request for the upgrade (the socket then owns `access` and releases it when it closes;
+   * on a refusal the caller releases it).
    */
   function upgrade(req: Request, server: Server<WsData>, access?: LiveAccess): Response | undefined {
     const admitted = hub.admit(req, 'ws')

@@ -6,13 +6,14 @@ import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import { limitBodyTime, readJson } from './body.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
+import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 import { recordRoutes } from './records.ts'
 import { InitProducerSchema } from './schemas.ts'
-import { securityOf, type RequestSecurity } from './security-context.ts'
-import { installSecurity, installTransportHeaders, securityMetrics, type SecurityOptions } from './security.ts'
+import { securityOf } from './security-context.ts'
+import { SecurityGate } from './security.ts'
 import { tokenRoutes } from './tokens.ts'
 import { topicRoutes } from './topics.ts'
 
@@ -22,30 +23,27 @@ export interface AppOptions {
   logError?: (err: unknown) => void
   /** False while the node is starting or draining: /readyz answers 503. */
   ready?: () => boolean
-  /** Authentication, access rules and quotas; without it every caller may do everything. */
-  security?: SecurityOptions
+  /**
+   * Authentication, access rules and quotas (the runtime's WebSocket upgrades use the same gate);
+   * without it every caller may do everything.
+   */
+  security?: SecurityGate
   /** Live subscriptions: serves SSE at /v1/topics/{topic}/sse (WebSocket upgrades are the runtime's). */
   fanout?: FanoutHub
-  /**
-   * The runtime's WebSocket upgrade for GET /v1/ws, called once the request passed the security
-   * middleware: a refusal, or undefined when the runtime took the socket (which then owns
-   * `access` and releases it when it closes).
-   */
-  websocket?: (req: Request, env: unknown, access: { security: RequestSecurity; release: () => void }) => Response | undefined
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   const logError = options.logError ?? ((err: unknown) => console.error(err))
-  const countRefusal = securityMetrics(broker)
+  const gate = options.security ?? new SecurityGate(broker)
   const app = new Hono()
   app.onError((err, c) => {
-    countRefusal(err)
+    gate.countRefusal(err)
     return errorResponse(c, err, logError)
   })
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
 
-  installTransportHeaders(app, options.security ?? {})
+  gate.installTransportHeaders(app)
   const timing = {
     clock: broker.runtime.clock,
     timers: broker.runtime.timers,
@@ -61,7 +59,7 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.get('/readyz', (c) =>
     options.ready === undefined || options.ready() ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503),
   )
-  installSecurity(app, options.security ?? {})
+  gate.install(app)
   app.get('/metrics', (c) => c.text(broker.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
 
   app.post('/v1/producers', async (c) => {
@@ -75,24 +73,11 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
     // The stream holds the caller's per-IP and per-principal slots until it ends.
     app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic'), securityOf(c).retain()))
   }
-  const websocket = options.websocket
-  if (websocket) {
-    app.get('/v1/ws', (c) => {
-      const security = securityOf(c)
-      const release = security.retain()
-      const refused = websocket(c.req.raw, c.env, { security, release })
-      if (refused) {
-        release()
-        return refused
-      }
-      // The runtime took the request for the upgrade; it ignores whatever is answered here.
-      return new Response(null)
-    })
-  }
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
-  if (options.security?.minter) app.route('/v1/tokens', tokenRoutes(options.security.minter, limits))
+  if (gate.options.minter) app.route('/v1/tokens', tokenRoutes(gate.options.minter, limits))
   app.route('/', clientBundleRoutes())
+  app.route('/', consoleRoutes())
   return app
 }
