@@ -33,7 +33,7 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.post('/v1/producers', async (c) => {
     const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
-    return c.json(broker.initProducer(body.producerId))
+    return c.json(await broker.initProducer(body.producerId))
   })
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))

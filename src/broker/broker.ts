@@ -26,6 +26,20 @@ export interface BrokerOptions {
   /** Long-poll fetches waiting at once on this node. */
   maxLongPolls: number
   maxWaitMs: number
+  /** acks=all: how long a produce waits for the ISR before REQUEST_TIMED_OUT (Kafka's request.timeout.ms). */
+  requestTimeoutMs: number
+  /** Called for every partition as it is opened, before it serves anything (replication attaches its role here). */
+  onPartitionOpen?: (p: Partition, topic: TopicRecord) => void
+  /** Where producer ids come from: this node's meta.db by default, the cluster's metadata store in a cluster. */
+  producerIds?: ProducerIdService
+}
+
+/** Issues idempotent producer ids and epochs (KIP-98 InitProducerId). */
+export interface ProducerIdService {
+  /** A new id at epoch 0, or the next epoch of `existing` (fencing the old one). */
+  init(existing?: number): Promise<{ producerId: number; producerEpoch: number }>
+  /** The newest epoch issued for the id, at least `atLeast` if such an epoch exists; undefined for an id never issued. */
+  currentEpoch(producerId: number, atLeast: number): Promise<number | undefined>
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
@@ -36,6 +50,7 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxPartitions: 4096,
   maxLongPolls: 10_000,
   maxWaitMs: 30_000,
+  requestTimeoutMs: 30_000,
 }
 
 export interface ProduceRecord extends NewRecord {
@@ -87,6 +102,7 @@ export class Broker {
   private fsyncTimer: TimerHandle | undefined
   private closed = false
   private readonly m
+  private readonly producerIds: ProducerIdService
 
   private constructor(
     private readonly storage: StorageProvider,
@@ -95,6 +111,7 @@ export class Broker {
     readonly options: BrokerOptions,
   ) {
     this.sticky = new StickyPartitioner(runtime.random)
+    this.producerIds = options.producerIds ?? localProducerIds(meta, runtime)
     this.m = {
       records: this.metrics.counter('edgelog_produced_records_total', 'Records appended, per topic'),
       bytes: this.metrics.counter('edgelog_produced_bytes_total', 'Record batch bytes appended, per topic'),
@@ -168,6 +185,35 @@ export class Broker {
     this.metrics.forget({ topic: name })
   }
 
+  /**
+   * Cluster mode: makes this node hold the topic as the cluster metadata describes it (same
+   * topic id), replacing a local topic of the same name with another id (deleted and re-created).
+   */
+  ensureTopic(record: TopicRecord): void {
+    this.checkOpen()
+    const existing = this.topics.get(record.name)
+    if (existing?.record.topicId === record.topicId) return
+    if (existing) this.removeTopic(record.name)
+    const topic = this.openTopic(record)
+    try {
+      this.meta.insertTopic(record)
+    } catch (err) {
+      this.dropTopic(topic)
+      throw err
+    }
+  }
+
+  /** Cluster mode: the topic is gone from the cluster metadata. */
+  removeTopic(name: string): void {
+    if (!this.topics.has(name)) return
+    this.deleteTopic(name)
+  }
+
+  /** Topic records this node holds (cluster mode compares them with the metadata store). */
+  topicRecords(): TopicRecord[] {
+    return [...this.topics.values()].map((t) => t.record)
+  }
+
   listTopics(): Array<{ name: string; partitions: number }> {
     return [...this.topics.values()]
       .map((t) => ({ name: t.record.name, partitions: t.partitions.length }))
@@ -217,6 +263,7 @@ export class Broker {
     })
     if (usedSticky) this.sticky.onNewBatch(topicName, n)
 
+    if (acks === 'all') for (const p of byPartition.keys()) topic.partitions[p]!.role?.checkInSyncReplicas()
     const plans: Array<{ partition: Partition; indexes: number[][]; requests: ReturnType<typeof encodeAppend>[] }> = []
     for (const [p, indexes] of byPartition) {
       const groups = packBatches(indexes.map((i) => records[i]!), maxBytes)
@@ -232,6 +279,7 @@ export class Broker {
     }
     const offsets: Array<{ partition: number; offset: number | null }> = new Array(records.length)
     const results = await Promise.all(appends)
+    if (acks === 'all') await this.awaitCommitted(results.map((rs, k) => ({ partition: plans[k]!.partition, results: rs })))
     let firstError: EdgelogError | undefined
     results.forEach((rs, k) => {
       const plan = plans[k]!
@@ -262,7 +310,8 @@ export class Broker {
     this.checkOpen()
     const partition = this.partition(topicName, index)
     const maxBytes = this.maxMessageBytes(this.topic(topicName))
-    const current = this.meta.producerEpoch(producer.id)
+    if (acks === 'all') partition.role?.checkInSyncReplicas()
+    const current = await this.producerIds.currentEpoch(producer.id, producer.epoch)
     if (current === undefined) fail('UNKNOWN_PRODUCER_ID', `producer id ${producer.id} was not issued by this node`)
     if (producer.epoch < current) fail('INVALID_PRODUCER_EPOCH', `producer ${producer.id} epoch ${producer.epoch} is fenced by epoch ${current}`)
     if (producer.epoch > current) fail('INVALID_PRODUCER_EPOCH', `producer ${producer.id} has no epoch ${producer.epoch} yet`)
@@ -280,20 +329,32 @@ export class Broker {
     const r = await pending
     this.countResult(topicName, r)
     if (!r.ok) throw r.error
+    // A duplicate waits too: the original may not have reached the ISR yet.
+    if (acks === 'all') await this.awaitCommitted([{ partition, results: [r] }])
     return { partition: index, baseOffset: r.baseOffset, duplicate: r.duplicate }
   }
 
-  initProducer(existing?: number): { producerId: number; producerEpoch: number } {
+  initProducer(existing?: number): Promise<{ producerId: number; producerEpoch: number }> {
     this.checkOpen()
-    const r = this.meta.initProducer(this.runtime.clock.now(), existing)
-    if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this cluster`)
-    return r
+    return this.producerIds.init(existing)
+  }
+
+  /** acks=all: waits until every appended batch is below its partition's high watermark. */
+  private async awaitCommitted(appended: Array<{ partition: Partition; results: AppendResult[] }>): Promise<void> {
+    const waits: Promise<void>[] = []
+    for (const { partition, results } of appended) {
+      let end = -1
+      for (const r of results) if (r.ok) end = Math.max(end, r.lastOffset + 1)
+      if (end >= 0) waits.push(partition.awaitCommit(end, this.options.requestTimeoutMs))
+    }
+    await Promise.all(waits)
   }
 
   // ---- fetch ----
 
   resolveOffset(topic: string, index: number, spec: number | 'earliest' | 'latest'): number {
     const p = this.partition(topic, index)
+    p.role?.checkLeader()
     return spec === 'earliest' ? p.log.logStartOffset : spec === 'latest' ? p.highWatermark : spec
   }
 
@@ -304,6 +365,7 @@ export class Broker {
   async fetch(topic: string, index: number, req: { offset: number; maxRecords: number; maxBytes: number; waitMs: number }): Promise<FetchResult> {
     this.checkOpen()
     const p = this.partition(topic, index)
+    p.role?.checkLeader()
     this.checkFetchOffset(p, req.offset)
     if (req.waitMs > 0 && p.highWatermark <= req.offset) {
       if (this.longPolls >= this.options.maxLongPolls) fail('THROTTLED', 'too many fetches are waiting on this node')
@@ -315,6 +377,7 @@ export class Broker {
       }
       if (this.closed) fail('SHUTTING_DOWN', 'the node is shutting down')
       if (this.topics.get(topic)?.partitions[index] !== p) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' was deleted`)
+      p.role?.checkLeader()
       this.checkFetchOffset(p, req.offset)
     }
     const hw = p.highWatermark
@@ -412,10 +475,7 @@ export class Broker {
       config: effectiveConfig(t.record.config),
       partitions: t.partitions.map((p) => ({
         partition: p.index,
-        leader: node,
-        leaderEpoch: p.leaderEpoch,
-        replicas: [node],
-        isr: [node],
+        ...(p.role?.describe() ?? { leader: node, leaderEpoch: p.leaderEpoch, replicas: [node], isr: [node] }),
         logStartOffset: p.log.logStartOffset,
         highWatermark: p.highWatermark,
         logEndOffset: p.log.logEndOffset,
@@ -428,7 +488,9 @@ export class Broker {
     const partitions: Partition[] = []
     for (let i = 0; i < record.partitions; i++) {
       const log = PartitionLog.open(this.storage.open(partitionFile(record, i)))
-      partitions.push(new Partition(record.name, i, log, this.runtime, (p, records, bytes) => this.onAppend(p, records, bytes)))
+      const p = new Partition(record.name, i, log, this.runtime, (p, records, bytes) => this.onAppend(p, records, bytes))
+      this.options.onPartitionOpen?.(p, record)
+      partitions.push(p)
     }
     const topic = { record, partitions }
     this.topics.set(record.name, topic)
@@ -503,6 +565,20 @@ export class Broker {
 
   private checkOpen(): void {
     if (this.closed) throw new EdgelogError('SHUTTING_DOWN', 'the node is shutting down')
+  }
+}
+
+/** Producer ids issued from this node's meta.db: a single node is the whole cluster. */
+function localProducerIds(meta: MetadataStore, runtime: Runtime): ProducerIdService {
+  return {
+    async init(existing) {
+      const r = meta.initProducer(runtime.clock.now(), existing)
+      if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this cluster`)
+      return r
+    },
+    async currentEpoch(producerId) {
+      return meta.producerEpoch(producerId)
+    },
   }
 }
 

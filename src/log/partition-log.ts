@@ -335,7 +335,15 @@ export class PartitionLog {
    * batches in the removed suffix from its remaining batches. Returns the new log end offset.
    */
   truncateTo(offset: number): number {
-    if (offset >= this._logEndOffset) return this._logEndOffset
+    if (offset >= this._logEndOffset) {
+      // No records go, but an epoch begun at the log end and never written to does (a former
+      // leader's entry): it would make this replica claim an epoch the new leader never had.
+      if (offset === this._logEndOffset && (this.epochs.latest?.startOffset ?? -1) >= offset) {
+        this.db.transaction(() => this.sql.deleteEpochsFrom.run(offset))
+        this.epochs.truncateFromEnd(offset)
+      }
+      return this._logEndOffset
+    }
     const first = this.sql.firstEndingAtOrAfter.get(offset)
     const end = first ? Math.min(Number(first.base_offset), offset) : offset
     const affected = this.sql.producersFrom.all(end).map((r) => Number(r.producer_id))
