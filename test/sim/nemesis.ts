@@ -77,6 +77,16 @@ export class Nemesis {
     return true
   }
 
+  /** Leaders are where the interesting failures are: they are picked more often. */
+  private target(): number {
+    const c = this.cluster
+    if (this.rng.chance(0.6)) {
+      const s = c.partitionState(this.opts.topic, this.rng.int(0, this.opts.partitions - 1))
+      if (s && s.leader >= 0) return s.leader
+    }
+    return this.rng.pick(c.brokerIds)
+  }
+
   private later(ms: number, fn: () => void): void {
     this.cluster.sim.schedule(ms, null, fn)
   }
@@ -84,7 +94,7 @@ export class Nemesis {
   private inject(kind: FaultKind): void {
     const c = this.cluster
     const r = this.rng
-    const id = r.pick(c.brokerIds)
+    const id = this.target()
     const name = brokerName(id)
     switch (kind) {
       case 'crash':
