@@ -1,6 +1,9 @@
 // `npm run bench`: every benchmark, one table each. Numbers go to bench/RESULTS.md.
 import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
+import { benchWs } from './ws.ts'
+import { benchCompaction, benchGzipProduce } from './ops.ts'
+import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -30,4 +33,56 @@ if (!only || only === 'e2e') {
   console.log('\n## End-to-end latency: produce → long-poll fetch')
   const rows = [await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'batch' }), await benchEndToEnd({ ratePerSec: 5000, seconds: 10, fsync: 'always' })]
   console.table(rows.map((r) => ({ case: r.case, records: r.records, 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2), 'max ms': fmt(r.maxMs, 2) })))
+}
+
+if (!only || only === 'ws') {
+  console.log('\n## Live fan-out over WebSocket: one topic, 4 client processes, one publisher at 200 records/s for 10 s')
+  const rows = []
+  for (const subscribers of [1_000, 10_000]) {
+    rows.push(await benchWs({ mode: 'bare', subscribers }))
+    rows.push(await benchWs({ mode: 'edgelog', subscribers }))
+  }
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      'every record delivered': r.everyDelivered ? 'yes' : `no (${r.delivered} of ${r.published * r.subscribers})`,
+      'deliveries/s': fmt(r.deliveriesPerSec),
+      'p50 ms': fmt(r.p50Ms, 1),
+      'p99 ms': fmt(r.p99Ms, 1),
+      'max ms': fmt(r.maxMs, 1),
+      'server RSS MB': fmt(r.serverRssMb),
+      'server peak RSS MB': fmt(r.serverPeakRssMb),
+    })),
+  )
+}
+
+if (!only || only === 'ops') {
+  console.log('\n## Log compaction (no HTTP): 8x overwritten keys, 85-byte values')
+  const rows = [
+    await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: false }),
+    await benchCompaction({ records: 400_000, keys: 50_000, perBatch: 500, gzip: true }),
+  ]
+  console.table(rows.map((r) => ({ case: r.case, 'records/s': fmt(r.recordsPerSec), 'MB/s (stored)': fmt(r.mbPerSec, 1), 'MB before': fmt(r.bytesBefore / 1e6, 1), 'MB after': fmt(r.bytesAfter / 1e6, 1), 'loop stall p99 ms': fmt(r.p99StallMs, 1), 'max ms': fmt(r.maxStallMs, 1) })))
+
+  console.log('\n## Produce over HTTP with gzip: ~110-byte JSON events')
+  const produce = [await benchGzipProduce({ compression: 'none', seconds: 5, inFlight: 4 }), await benchGzipProduce({ compression: 'gzip', seconds: 5, inFlight: 4 })]
+  console.table(produce.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'stored B/record': fmt(r.storedBytesPerRecord, 1), 'server RSS MB': fmt(r.serverRssMb) })))
+}
+
+if (!only || only === 'groups') {
+  console.log('\n## Consumer groups over HTTP: member commits and heartbeats')
+  const ops = []
+  for (const fsync of ['batch', 'always']) {
+    ops.push(await benchGroupOps({ op: 'commit', members: 16, seconds: 5, fsync }))
+    ops.push(await benchGroupOps({ op: 'heartbeat', members: 16, seconds: 5, fsync }))
+  }
+  console.table(ops.map((r) => ({ case: r.case, ops: r.ops, 'ops/s': fmt(r.opsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2), 'server RSS MB': fmt(r.serverRssMb) })))
+
+  console.log('\n## Replay of __consumer_offsets when a node opens')
+  const replay = [await benchReplay({ groups: 1000, commits: 100_000 }), await benchReplay({ groups: 10_000, commits: 300_000 })]
+  console.table(replay.map((r) => ({ case: r.case, 'open ms': fmt(r.openMs), 'records/s': fmt(r.records / (r.openMs / 1000)) })))
+
+  console.log('\n## GroupConsumer end to end (no-op handler)')
+  const drain = [await benchGroupConsumer({ consumers: 1, records: 200_000, fsync: 'batch' }), await benchGroupConsumer({ consumers: 3, records: 200_000, fsync: 'batch' })]
+  console.table(drain.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec) })))
 }

@@ -1,7 +1,10 @@
 // The public HTTP API (DESIGN.md, "Public contract"): one Hono app, served by every runtime.
 import { Hono } from 'hono'
 import type { Broker } from '../broker/broker.ts'
+import type { FanoutHub } from '../fanout/hub.ts'
+import { sseResponse } from '../fanout/sse.ts'
 import { readJson } from './body.ts'
+import { clientBundleRoutes } from './client-bundle.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
@@ -15,6 +18,8 @@ export interface AppOptions {
   logError?: (err: unknown) => void
   /** False while the node is starting or draining: /readyz answers 503. */
   ready?: () => boolean
+  /** Live subscriptions: serves SSE at /v1/topics/{topic}/sse (WebSocket upgrades are the runtime's). */
+  fanout?: FanoutHub
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
@@ -35,8 +40,11 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
     return c.json(await broker.initProducer(body.producerId))
   })
+  const fanout = options.fanout
+  if (fanout) app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic')))
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
+  app.route('/', clientBundleRoutes())
   return app
 }

@@ -17,6 +17,7 @@ export function toEdgelogError(err: unknown): EdgelogError {
     // A record the client built wrong is its error; bytes that do not decode are corruption.
     if (err.code === 'INVALID_RECORD') return new EdgelogError('INVALID_RECORD', err.message)
     if (err.code === 'UNSUPPORTED_COMPRESSION_TYPE') return new EdgelogError('UNSUPPORTED_COMPRESSION_TYPE', err.message)
+    if (err.code === 'DECOMPRESSED_TOO_LARGE') return new EdgelogError('CORRUPT_MESSAGE', 'a stored record batch decompresses past the limit; refused')
     return new EdgelogError('CORRUPT_MESSAGE', 'a stored record batch could not be decoded')
   }
   return new EdgelogError('INTERNAL', 'internal error')

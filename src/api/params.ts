@@ -34,3 +34,13 @@ export function parseAcks(raw: string | undefined): '0' | '1' | 'all' {
   if (raw === '0' || raw === 'all' || raw === '-1') return raw === '-1' ? 'all' : raw
   throw new EdgelogError('INVALID_REQUEST', `acks must be 0, 1 or all, got '${raw}'`)
 }
+
+/** A producer's compression: `none` (default) or `gzip`; snappy, lz4 and zstd are read-only here. */
+export function parseCompression(raw: string | undefined): 'none' | 'gzip' | undefined {
+  if (raw === undefined || raw === '') return undefined
+  if (raw === 'none' || raw === 'gzip') return raw
+  if (raw === 'snappy' || raw === 'lz4' || raw === 'zstd') {
+    throw new EdgelogError('INVALID_REQUEST', `compression '${raw}' is not written by this node: use gzip or none (${raw} batches from Kafka clients are read)`)
+  }
+  throw new EdgelogError('INVALID_REQUEST', `compression must be none or gzip, got '${raw}'`)
+}

@@ -4,7 +4,7 @@ import type { Broker, ProduceRecord } from '../broker/broker.ts'
 import { EdgelogError } from '../core/errors.ts'
 import { bodyKind, parseJsonText, readBodyText } from './body.ts'
 import type { ApiLimits } from './limits.ts'
-import { boundedInt, parseAcks, parseNonNegativeInt, parseOffsetSpec, parsePartition } from './params.ts'
+import { boundedInt, parseAcks, parseCompression, parseNonNegativeInt, parseOffsetSpec, parsePartition } from './params.ts'
 import { renderRecord, toProduceRecord } from './record-json.ts'
 import { JsonRecordSchema, PartitionProduceBodySchema, ProduceBodySchema } from './schemas.ts'
 
@@ -48,14 +48,16 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
   return new Hono()
     .post('/:topic/records', async (c) => {
       const acks = parseAcks(c.req.query('acks'))
+      const compression = parseCompression(c.req.query('compression'))
       const topic = c.req.param('topic')
       broker.describeTopic(topic) // unknown topic: 404 before the body is read
       const { records } = await readProduceBody(c.req.raw, broker, limits, false)
-      const offsets = await broker.produce(topic, records, acks)
+      const offsets = await broker.produce(topic, records, acks, { compression })
       return c.json({ offsets }, acks === '0' ? 202 : 200)
     })
     .post('/:topic/partitions/:partition/records', async (c) => {
       const acks = parseAcks(c.req.query('acks'))
+      const compression = parseCompression(c.req.query('compression'))
       const topic = c.req.param('topic')
       const partition = parsePartition(c.req.param('partition'))
       broker.partition(topic, partition)
@@ -67,10 +69,10 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         r.partition = partition
       }
       if (!producer) {
-        const offsets = await broker.produce(topic, records, acks)
+        const offsets = await broker.produce(topic, records, acks, { compression })
         return c.json({ offsets }, acks === '0' ? 202 : 200)
       }
-      const r = await broker.produceIdempotent(topic, partition, records, acks, producer)
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression })
       const offsets = records.map((_, i) => ({ partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
       return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
     })
@@ -91,13 +93,13 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         logStartOffset: result.logStartOffset,
       })
     })
-    .get('/:topic/partitions/:partition/offsets', (c) => {
+    .get('/:topic/partitions/:partition/offsets', async (c) => {
       const topic = c.req.param('topic')
       const partition = parsePartition(c.req.param('partition'))
       const p = broker.partition(topic, partition)
       const timestamp = parseNonNegativeInt(c.req.query('timestamp'), 'timestamp')
       const offsets = { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
       if (timestamp === undefined) return c.json({ partition, ...offsets })
-      return c.json({ partition, timestamp, offset: broker.offsetForTimestamp(topic, partition, timestamp), ...offsets })
+      return c.json({ partition, timestamp, offset: await broker.offsetForTimestamp(topic, partition, timestamp), ...offsets })
     })
 }

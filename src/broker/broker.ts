@@ -1,17 +1,25 @@
 // A single node's broker: topics, partitions and their logs, produce, fetch, idempotent
-// producers and committed offsets. It knows nothing of HTTP; the API layer calls it.
+// producers, and the group coordinator (src/groups/) that keeps consumer groups and their
+// committed offsets in the internal topic `__consumer_offsets`. It knows nothing of HTTP; the
+// API layer calls it.
 import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
-import { decodeRecords, type BatchRecord, type NewRecord } from '../codec/record-batch.ts'
+import { compressBatch, decodeBatch, decodeRecords, DEFAULT_MAX_DECOMPRESSED_BYTES, readBatchHeader, type BatchRecord, type NewRecord } from '../codec/record-batch.ts'
+import { COMPRESSION } from '../codec/compression.ts'
+import { CodecError } from '../codec/errors.ts'
 import { partitionForKey, StickyPartitioner } from '../codec/partitioner.ts'
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import { EdgelogError, fail } from '../core/errors.ts'
 import { Metrics } from '../core/metrics.ts'
-import { PartitionLog, type AppendResult } from '../log/partition-log.ts'
+import { DEFAULT_GROUP_OPTIONS, GroupCoordinator, type GroupHost, type GroupOptions } from '../groups/coordinator.ts'
+import { encodeOffsetsRecord, isInternalTopic, OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, partitionForGroup, type OffsetsRecord } from '../groups/offsets-topic.ts'
+import { LogCleaner, DEFAULT_CLEANER_OPTIONS, type CleanerRunStats, type CleanerTarget } from '../log/cleaner.ts'
+import { PartitionLog, type AppendRequest, type AppendResult } from '../log/partition-log.ts'
 import { encodeAppend, packBatches } from './batching.ts'
-import { MetadataStore, type TopicRecord } from './metadata.ts'
+import { MetadataStore, type LegacyCommittedOffset, type TopicRecord } from './metadata.ts'
 import { validateTopicName } from './names.ts'
 import { Partition } from './partition.ts'
-import { effectiveConfig, validateTopicConfig } from './topic-config.ts'
+import { BrokerMetrics, type LagView, type ThrottleReason } from './broker-metrics.ts'
+import { cleanerPolicy, effectiveConfig, validateConfigDeletes, validateTopicConfig, writeCompression, type ProduceCompression } from './topic-config.ts'
 
 export type Acks = '0' | '1' | 'all'
 
@@ -26,6 +34,16 @@ export interface BrokerOptions {
   /** Long-poll fetches waiting at once on this node. */
   maxLongPolls: number
   maxWaitMs: number
+  /** Consumer groups: the offsets topic, membership limits and timeouts. */
+  groups: GroupOptions
+  /** How often the log cleaner (retention, compaction) runs; 0 runs it only on demand. */
+  cleanerIntervalMs: number
+  /** Batches the cleaner deletes, reads or rewrites per step before yielding. */
+  cleanerBatchesPerStep: number
+  /** Most bytes the records of one stored batch may decompress to (compression bombs). */
+  maxBatchDecompressedBytes: number
+  /** Where background failures (a cleaner step) are reported; never to a client. */
+  logError: (message: string, err: unknown) => void
   /** acks=all: how long a produce waits for the ISR before REQUEST_TIMED_OUT (Kafka's request.timeout.ms). */
   requestTimeoutMs: number
   /** Called for every partition as it is opened, before it serves anything (replication attaches its role here). */
@@ -50,11 +68,23 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxPartitions: 4096,
   maxLongPolls: 10_000,
   maxWaitMs: 30_000,
+  groups: DEFAULT_GROUP_OPTIONS,
+  cleanerIntervalMs: DEFAULT_CLEANER_OPTIONS.intervalMs,
+  cleanerBatchesPerStep: DEFAULT_CLEANER_OPTIONS.batchesPerStep,
+  maxBatchDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+  logError: (message, err) => console.error(message, err),
   requestTimeoutMs: 30_000,
 }
 
+export type BrokerOpenOptions = Partial<Omit<BrokerOptions, 'groups'>> & { groups?: Partial<GroupOptions> }
+
 export interface ProduceRecord extends NewRecord {
   partition?: number
+}
+
+export interface ProduceOptions {
+  /** The producer's compression (used when the topic's compression.type is `producer`). */
+  compression?: ProduceCompression
 }
 
 export interface ProducerId {
@@ -96,12 +126,14 @@ interface Topic {
 
 export class Broker {
   readonly metrics = new Metrics()
+  readonly groups: GroupCoordinator
   private readonly topics = new Map<string, Topic>()
   private readonly sticky: StickyPartitioner
   private longPolls = 0
   private fsyncTimer: TimerHandle | undefined
   private closed = false
-  private readonly m
+  private readonly m: BrokerMetrics
+  readonly cleaner: LogCleaner
   private readonly producerIds: ProducerIdService
 
   private constructor(
@@ -112,38 +144,72 @@ export class Broker {
   ) {
     this.sticky = new StickyPartitioner(runtime.random)
     this.producerIds = options.producerIds ?? localProducerIds(meta, runtime)
-    this.m = {
-      records: this.metrics.counter('edgelog_produced_records_total', 'Records appended, per topic'),
-      bytes: this.metrics.counter('edgelog_produced_bytes_total', 'Record batch bytes appended, per topic'),
-      fetched: this.metrics.counter('edgelog_fetched_records_total', 'Records returned by fetches, per topic'),
-      errors: this.metrics.counter('edgelog_produce_errors_total', 'Produce failures, per topic and error code'),
-      commits: this.metrics.counter('edgelog_log_commits_total', 'Group commits (SQLite transactions) that appended records, per topic'),
-    }
-    this.metrics.gauge('edgelog_partition_log_end_offset', 'Log end offset per partition', () =>
-      this.eachPartition((p) => p.log.logEndOffset),
+    this.groups = new GroupCoordinator(this.groupHost(), options.groups)
+    this.m = new BrokerMetrics(this.metrics, {
+      partitions: () => {
+        const out = []
+        for (const t of this.topics.values()) {
+          for (const p of t.partitions) {
+            out.push({ topic: p.topic, partition: p.index, logStartOffset: p.log.logStartOffset, logEndOffset: p.log.logEndOffset, highWatermark: p.highWatermark, sizeBytes: p.log.sizeBytes })
+          }
+        }
+        return out
+      },
+      longPolls: () => this.longPolls,
+      lag: (limit) => this.lagSeries(limit),
+    })
+    this.cleaner = new LogCleaner(
+      runtime,
+      {
+        ...DEFAULT_CLEANER_OPTIONS,
+        intervalMs: options.cleanerIntervalMs,
+        batchesPerStep: options.cleanerBatchesPerStep,
+        maxDecompressedBytes: options.maxBatchDecompressedBytes,
+      },
+      () => this.cleanerTargets(),
+      {
+        retention: (t, d) => {
+          this.m.retentionBatches.inc({ topic: t.topic }, d.batches)
+          if (d.bytesByTime > 0) this.m.retentionBytes.inc({ topic: t.topic, reason: 'time' }, d.bytesByTime)
+          if (d.bytes > d.bytesByTime) this.m.retentionBytes.inc({ topic: t.topic, reason: 'size' }, d.bytes - d.bytesByTime)
+        },
+        compaction: (t, stats) => this.m.compaction(t.topic, stats),
+        error: (t, err) => {
+          this.m.cleanerErrors.inc({ topic: t.topic })
+          this.options.logError(`edgelog: log cleaner failed on ${t.topic}-${t.partition}`, err)
+        },
+        run: (ms) => this.m.cleanerRun(ms),
+      },
     )
-    this.metrics.gauge('edgelog_partition_log_start_offset', 'Log start offset per partition', () =>
-      this.eachPartition((p) => p.log.logStartOffset),
-    )
-    this.metrics.gauge('edgelog_partition_high_watermark', 'High watermark per partition', () =>
-      this.eachPartition((p) => p.highWatermark),
-    )
-    this.metrics.gauge('edgelog_partition_size_bytes', 'Stored bytes per partition', () => this.eachPartition((p) => p.log.sizeBytes))
-    this.metrics.gauge('edgelog_long_polls', 'Fetches waiting for data', () => [[{}, this.longPolls]])
   }
 
-  static open(storage: StorageProvider, runtime: Runtime, options: Partial<BrokerOptions> = {}): Broker {
-    const broker = new Broker(storage, new MetadataStore(storage.open('meta')), runtime, { ...DEFAULT_BROKER_OPTIONS, ...options })
+  static open(storage: StorageProvider, runtime: Runtime, options: BrokerOpenOptions = {}): Broker {
+    const merged: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options, groups: { ...DEFAULT_GROUP_OPTIONS, ...options.groups } }
+    const broker = new Broker(storage, new MetadataStore(storage.open('meta')), runtime, merged)
     for (const t of broker.meta.topics()) broker.openTopic(t)
+    broker.importLegacyOffsets(broker.meta.legacyCommittedOffsets())
+    broker.meta.finishMigrations()
+    broker.groups.load()
     broker.scheduleFsync()
+    if (broker.options.cleanerIntervalMs > 0) broker.cleaner.start()
     return broker
   }
 
   // ---- topics ----
 
   createTopic(input: { name: unknown; partitions?: number; replicationFactor?: number; config?: Record<string, unknown> }): TopicDescription {
-    this.checkOpen()
     const name = validateTopicName(input.name)
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is reserved for an internal topic`)
+    const description = this.createTopicRecord(name, input)
+    this.groups.onTopicCreated(name)
+    return description
+  }
+
+  private createTopicRecord(
+    name: string,
+    input: { partitions?: number; replicationFactor?: number; config?: Record<string, unknown> },
+  ): TopicDescription {
+    this.checkOpen()
     const partitions = input.partitions ?? 1
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > this.options.maxPartitionsPerTopic) {
       fail('INVALID_PARTITIONS', `partitions must be an integer from 1 to ${this.options.maxPartitionsPerTopic}`)
@@ -180,9 +246,11 @@ export class Broker {
   deleteTopic(name: string): void {
     this.checkOpen()
     const topic = this.topic(name)
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is an internal topic and cannot be deleted`)
     this.meta.deleteTopic(name)
     this.dropTopic(topic)
     this.metrics.forget({ topic: name })
+    this.groups.onTopicDeleted(name)
   }
 
   /**
@@ -192,7 +260,14 @@ export class Broker {
   ensureTopic(record: TopicRecord): void {
     this.checkOpen()
     const existing = this.topics.get(record.name)
-    if (existing?.record.topicId === record.topicId) return
+    if (existing?.record.topicId === record.topicId) {
+      // Configs change in the cluster metadata (alter configs): take them over.
+      if (JSON.stringify(existing.record.config) !== JSON.stringify(record.config)) {
+        this.meta.replaceTopicConfig(record.name, record.config)
+        existing.record = { ...existing.record, config: record.config }
+      }
+      return
+    }
     if (existing) this.removeTopic(record.name)
     const topic = this.openTopic(record)
     try {
@@ -205,7 +280,7 @@ export class Broker {
 
   /** Cluster mode: the topic is gone from the cluster metadata. */
   removeTopic(name: string): void {
-    if (!this.topics.has(name)) return
+    if (!this.topics.has(name) || isInternalTopic(name)) return
     this.deleteTopic(name)
   }
 
@@ -214,14 +289,49 @@ export class Broker {
     return [...this.topics.values()].map((t) => t.record)
   }
 
-  listTopics(): Array<{ name: string; partitions: number }> {
+  /** User topics by name; internal topics (`__consumer_offsets`) only when asked for. */
+  listTopics(includeInternal = false): Array<{ name: string; partitions: number; internal?: true }> {
     return [...this.topics.values()]
-      .map((t) => ({ name: t.record.name, partitions: t.partitions.length }))
+      .filter((t) => includeInternal || !isInternalTopic(t.record.name))
+      .map((t) => (isInternalTopic(t.record.name)
+        ? { name: t.record.name, partitions: t.partitions.length, internal: true as const }
+        : { name: t.record.name, partitions: t.partitions.length }))
       .sort((a, b) => (a.name < b.name ? -1 : 1))
   }
 
   describeTopic(name: string): TopicDescription {
     return this.describe(this.topic(name))
+  }
+
+  /**
+   * Changes topic configs at runtime (Kafka's incremental alter configs): `set` overrides keys,
+   * `remove` returns keys to their defaults. Validated whole before anything changes, persisted
+   * in meta.db, and live at once: produce reads it per request, the cleaner at its next run.
+   */
+  alterTopicConfig(name: string, set: Record<string, unknown>, remove: string[]): TopicDescription {
+    this.checkOpen()
+    const topic = this.topic(name)
+    const overrides = validateTopicConfig(set)
+    validateConfigDeletes(remove)
+    for (const key of remove) {
+      if (key in overrides) fail('INVALID_CONFIG', `topic config '${key}' is both set and deleted`)
+    }
+    const config = { ...topic.record.config, ...overrides }
+    for (const key of remove) delete config[key]
+    this.meta.replaceTopicConfig(name, config)
+    topic.record = { ...topic.record, config }
+    return this.describe(topic)
+  }
+
+  /** Runs the log cleaner (retention, compaction) over every partition now. */
+  runCleaner(): Promise<CleanerRunStats> {
+    this.checkOpen()
+    return this.cleaner.runOnce()
+  }
+
+  /** A throttled request somewhere in front of the broker (quotas): counted in the metrics. */
+  countThrottled(reason: ThrottleReason): void {
+    this.m.throttle(reason)
   }
 
   partition(topic: string, index: number): Partition {
@@ -238,11 +348,20 @@ export class Broker {
    * Java client) or the sticky partition. Returns offsets in request order. Everything is
    * validated before anything is appended; with acks=0 the answer does not wait for the append.
    */
-  async produce(topicName: string, records: ProduceRecord[], acks: Acks): Promise<Array<{ partition: number; offset: number | null }>> {
+  async produce(
+    topicName: string,
+    records: ProduceRecord[],
+    acks: Acks,
+    options: ProduceOptions = {},
+  ): Promise<Array<{ partition: number; offset: number | null }>> {
     this.checkOpen()
     const topic = this.topic(topicName)
+    this.checkWritable(topicName)
     const n = topic.partitions.length
     const maxBytes = this.maxMessageBytes(topic)
+    const config = effectiveConfig(topic.record.config)
+    const codec = writeCompression(config['compression.type']!, options.compression)
+    this.checkKeys(topicName, config, records)
     const byPartition = new Map<number, number[]>()
     let usedSticky = false
     const assigned = records.map((r, i) => {
@@ -264,7 +383,7 @@ export class Broker {
     if (usedSticky) this.sticky.onNewBatch(topicName, n)
 
     if (acks === 'all') for (const p of byPartition.keys()) topic.partitions[p]!.role?.checkInSyncReplicas()
-    const plans: Array<{ partition: Partition; indexes: number[][]; requests: ReturnType<typeof encodeAppend>[] }> = []
+    const plans: Array<{ partition: Partition; indexes: number[][]; requests: AppendRequest[] }> = []
     for (const [p, indexes] of byPartition) {
       const groups = packBatches(indexes.map((i) => records[i]!), maxBytes)
       let at = 0
@@ -272,7 +391,10 @@ export class Broker {
       plans.push({ partition: topic.partitions[p]!, indexes: split, requests: groups.map((g) => encodeAppend(g)) })
     }
 
-    const appends = plans.map((plan) => Promise.all(plan.requests.map((r) => plan.partition.append(r))))
+    this.m.produceRequests.inc({ topic: topicName })
+    const appends = plans.map((plan) =>
+      Promise.all(plan.requests.map((r) => plan.partition.append(this.compressed(topicName, r, codec, maxBytes), r.batch.byteLength))),
+    )
     if (acks === '0') {
       for (const a of appends) a.then((rs) => rs.forEach((r) => this.countResult(topicName, r))).catch(() => {})
       return assigned.map((partition) => ({ partition, offset: null }))
@@ -306,10 +428,16 @@ export class Broker {
     records: NewRecord[],
     acks: Acks,
     producer: ProducerId,
+    options: ProduceOptions = {},
   ): Promise<{ partition: number; baseOffset: number | null; duplicate: boolean }> {
     this.checkOpen()
     const partition = this.partition(topicName, index)
-    const maxBytes = this.maxMessageBytes(this.topic(topicName))
+    this.checkWritable(topicName)
+    const topic = this.topic(topicName)
+    const maxBytes = this.maxMessageBytes(topic)
+    const config = effectiveConfig(topic.record.config)
+    const codec = writeCompression(config['compression.type']!, options.compression)
+    this.checkKeys(topicName, config, records)
     if (acks === 'all') partition.role?.checkInSyncReplicas()
     const current = await this.producerIds.currentEpoch(producer.id, producer.epoch)
     if (current === undefined) fail('UNKNOWN_PRODUCER_ID', `producer id ${producer.id} was not issued by this node`)
@@ -319,9 +447,9 @@ export class Broker {
     if (packBatches(records, maxBytes).length > 1) {
       fail('MESSAGE_TOO_LARGE', `an idempotent produce must fit in one batch of max.message.bytes (${maxBytes})`)
     }
-    const pending = partition.append(
-      encodeAppend(records, { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.sequence }),
-    )
+    const request = encodeAppend(records, { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.sequence })
+    this.m.produceRequests.inc({ topic: topicName })
+    const pending = partition.append(this.compressed(topicName, request, codec, maxBytes), request.batch.byteLength)
     if (acks === '0') {
       pending.then((r) => this.countResult(topicName, r)).catch(() => {})
       return { partition: index, baseOffset: null, duplicate: false }
@@ -368,7 +496,10 @@ export class Broker {
     p.role?.checkLeader()
     this.checkFetchOffset(p, req.offset)
     if (req.waitMs > 0 && p.highWatermark <= req.offset) {
-      if (this.longPolls >= this.options.maxLongPolls) fail('THROTTLED', 'too many fetches are waiting on this node')
+      if (this.longPolls >= this.options.maxLongPolls) {
+        this.m.throttle('long_polls')
+        fail('THROTTLED', 'too many fetches are waiting on this node')
+      }
       this.longPolls++
       try {
         await p.waitFor(req.offset, Math.min(req.waitMs, this.options.maxWaitMs))
@@ -382,62 +513,149 @@ export class Broker {
     }
     const hw = p.highWatermark
     const records: BatchRecord[] = []
-    for (const batch of p.log.read(req.offset, hw, req.maxBytes)) {
-      for (const r of decodeRecords(batch.data)) {
+    let nextOffset = req.offset
+    let bytesRead = 0
+    let recordBytes = 0
+    fetching: for (const batch of p.log.read(req.offset, hw, req.maxBytes)) {
+      bytesRead += batch.data.byteLength
+      for (const r of await this.decode(topic, batch.data)) {
         if (r.offset < req.offset || r.offset >= hw) continue
-        if (records.length >= req.maxRecords) break
+        if (records.length >= req.maxRecords) break fetching
         records.push(r)
+        nextOffset = r.offset + 1
+        recordBytes += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0)
       }
+      // The whole batch was taken: continue after it, even if compaction emptied its tail.
+      nextOffset = Math.max(nextOffset, Math.min(batch.lastOffset + 1, hw))
+      // Compressed batches inflate: bound the answer by what it holds, not only what was read.
+      if (recordBytes >= req.maxBytes) break
     }
-    const nextOffset = records.length > 0 ? records[records.length - 1]!.offset + 1 : req.offset
-    if (records.length > 0) this.m.fetched.inc({ topic }, records.length)
+    this.m.fetchRequests.inc({ topic })
+    if (bytesRead > 0) this.m.fetchedBytes.inc({ topic }, bytesRead)
+    if (records.length > 0) this.m.fetchedRecords.inc({ topic }, records.length)
     return { records, nextOffset, highWatermark: hw, logStartOffset: p.log.logStartOffset }
   }
 
   /** The first offset whose record timestamp is ≥ ts, or null when there is none. */
-  offsetForTimestamp(topic: string, index: number, ts: number): number | null {
+  async offsetForTimestamp(topic: string, index: number, ts: number): Promise<number | null> {
     const p = this.partition(topic, index)
     const hw = p.highWatermark
     let from = p.log.logStartOffset
     for (;;) {
       const batch = p.log.firstBatchWithTimestamp(ts, from)
       if (!batch || batch.baseOffset >= hw) return null
-      for (const r of decodeRecords(batch.data)) {
+      for (const r of await this.decode(topic, batch.data)) {
         if (r.offset >= from && r.offset < hw && r.timestamp >= ts) return r.offset
       }
       from = batch.lastOffset + 1
     }
   }
 
-  // ---- committed offsets ----
+  // ---- the group coordinator's view of this node ----
 
-  commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): void {
-    this.checkOpen()
-    const now = this.runtime.clock.now()
-    for (const o of offsets) {
-      const p = this.partition(o.topic, o.partition)
-      if (o.offset > p.log.logEndOffset) {
-        fail('OFFSET_OUT_OF_RANGE', `offset ${o.offset} is beyond the end (${p.log.logEndOffset}) of ${o.topic}-${o.partition}`)
-      }
+  /** Users may read internal topics but never write them (Kafka: "cannot append to internal topic"). */
+  checkWritable(topic: string): void {
+    if (isInternalTopic(topic)) fail('INVALID_TOPIC', `'${topic}' is an internal topic; only the node writes to it`)
+  }
+
+  private groupHost(): GroupHost {
+    const userTopic = (name: string) => (isInternalTopic(name) ? undefined : this.topics.get(name))
+    return {
+      runtime: this.runtime,
+      partitionCount: (topic) => userTopic(topic)?.partitions.length,
+      topicId: (topic) => userTopic(topic)?.record.topicId,
+      positions: (topic, partition) => {
+        if (isInternalTopic(topic)) fail('UNKNOWN_TOPIC_OR_PARTITION', `'${topic}' is an internal topic`)
+        const p = this.partition(topic, partition)
+        return { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
+      },
+      offsetForTimestamp: (topic, partition, ts) => this.offsetForTimestamp(topic, partition, ts),
+      offsetsTopicPartitions: (create) => this.offsetsTopic(create)?.partitions.length,
+      // One node leads every partition; replication will answer this from partition state.
+      isLeader: () => true,
+      append: async (partition, records) => {
+        this.checkOpen()
+        const r = await this.offsetsPartition(partition).append(this.offsetsBatch(records))
+        if (!r.ok) throw r.error
+      },
+      // Offsets batches are written uncompressed (and compaction keeps them so), so they
+      // decode synchronously while the node opens.
+      replay: (partition, visit) => {
+        const p = this.offsetsPartition(partition)
+        const hw = p.highWatermark
+        let next = p.log.logStartOffset
+        while (next < hw) {
+          const batches = p.log.read(next, hw, 4 * 1024 * 1024)
+          if (batches.length === 0) break
+          for (const b of batches) {
+            for (const r of decodeRecords(b.data)) if (r.offset >= next && r.offset < hw) visit(r.key, r.value)
+            next = b.lastOffset + 1
+          }
+        }
+      },
     }
-    this.meta.commitOffsets(
-      group,
-      offsets.map((o) => ({ ...o, metadata: o.metadata ?? '', commitTimestamp: now })),
-    )
   }
 
-  committedOffsets(group: string) {
-    return this.meta.committedOffsets(group).filter((o) => this.topics.has(o.topic))
+  /** `__consumer_offsets`, created on first use with --offsets-topic-partitions partitions. */
+  private offsetsTopic(create: boolean): Topic | undefined {
+    const existing = this.topics.get(OFFSETS_TOPIC)
+    if (existing || !create) return existing
+    this.createTopicRecord(OFFSETS_TOPIC, { partitions: this.options.groups.offsetsTopicPartitions, config: OFFSETS_TOPIC_CONFIG })
+    return this.topics.get(OFFSETS_TOPIC)
   }
 
-  lag(group: string) {
-    const partitions = this.committedOffsets(group).flatMap((o) => {
-      const p = this.topics.get(o.topic)?.partitions[o.partition]
-      if (!p) return []
-      const highWatermark = p.highWatermark
-      return [{ topic: o.topic, partition: o.partition, committed: o.offset, highWatermark, lag: Math.max(0, highWatermark - o.offset) }]
+  private offsetsPartition(index: number): Partition {
+    const t = this.offsetsTopic(false)
+    const p = t?.partitions[index]
+    if (!p) fail('NOT_COORDINATOR', `${OFFSETS_TOPIC} has no partition ${index}`)
+    return p
+  }
+
+  /** One change of a group is one batch, so it is stored whole or not at all. */
+  private offsetsBatch(records: NewRecord[]) {
+    const maxBytes = this.maxMessageBytes(this.offsetsTopic(false)!)
+    if (packBatches(records, maxBytes).length > 1) {
+      fail('RECORD_LIST_TOO_LARGE', `a group change of ${records.length} records does not fit in one batch of ${maxBytes} bytes`)
+    }
+    return encodeAppend(records)
+  }
+
+  /**
+   * Moves offsets an older node kept in meta.db into `__consumer_offsets` (once: the table is
+   * dropped right after). Written and made durable before the drop, so a crash in between
+   * only repeats the import.
+   */
+  private importLegacyOffsets(rows: LegacyCommittedOffset[]): void {
+    const live = rows.filter((r) => {
+      const t = this.topics.get(r.topic)
+      return t !== undefined && !isInternalTopic(r.topic) && r.partition < t.partitions.length
     })
-    return { group, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) }
+    if (live.length === 0) return
+    const topic = this.offsetsTopic(true)!
+    const byPartition = new Map<number, OffsetsRecord[]>()
+    for (const r of live) {
+      const p = partitionForGroup(r.group, topic.partitions.length)
+      let list = byPartition.get(p)
+      if (!list) byPartition.set(p, (list = []))
+      list.push({
+        type: 'offset',
+        group: r.group,
+        topic: r.topic,
+        partition: r.partition,
+        value: { v: 1, offset: r.offset, metadata: r.metadata, commitTimestamp: r.commitTimestamp, memberEpoch: -1, topicId: this.topics.get(r.topic)!.record.topicId },
+      })
+    }
+    for (const [index, records] of byPartition) {
+      const p = topic.partitions[index]!
+      const encoded = records.map((r) => encodeOffsetsRecord(r, this.runtime.clock.now()))
+      // Nothing else is queued while the node opens: append now, not on the next tick.
+      for (const chunk of packBatches(encoded, this.maxMessageBytes(topic))) {
+        const [result] = p.log.appendAsLeader([encodeAppend(chunk)], p.leaderEpoch, this.runtime.clock.now())
+        if (!result!.ok) throw result!.error
+      }
+      p.setHighWatermark(p.log.logEndOffset)
+      this.storage.sync(p.log.db)
+    }
   }
 
   // ---- lifecycle ----
@@ -446,11 +664,12 @@ export class Broker {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.groups.close()
+    this.cleaner.stop()
     if (this.fsyncTimer) this.runtime.timers.clearTimeout(this.fsyncTimer)
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {
-        p.flush()
-        p.wakeAll()
+        p.close()
         this.storage.sync(p.log.db)
         p.log.close()
       }
@@ -500,21 +719,22 @@ export class Broker {
   private dropTopic(topic: Topic): void {
     this.topics.delete(topic.record.name)
     for (const p of topic.partitions) {
-      p.flush()
-      p.wakeAll()
+      p.close()
       p.log.close()
       this.storage.remove(partitionFile(topic.record, p.index))
     }
   }
 
   private onAppend(p: Partition, records: number, bytes: number): void {
-    this.m.records.inc({ topic: p.topic }, records)
-    this.m.bytes.inc({ topic: p.topic }, bytes)
+    this.m.producedRecords.inc({ topic: p.topic }, records)
+    this.m.producedBytes.inc({ topic: p.topic }, bytes)
     this.m.commits.inc({ topic: p.topic })
   }
 
   private countResult(topic: string, r: AppendResult): void {
-    if (!r.ok) this.m.errors.inc({ topic, code: r.error.code })
+    if (r.ok) return
+    this.m.produceErrors.inc({ topic, code: r.error.code })
+    if (r.error.code === 'THROTTLED') this.m.throttle('partition_queue')
   }
 
   private checkFetchOffset(p: Partition, offset: number): void {
@@ -526,6 +746,66 @@ export class Broker {
     }
   }
 
+  /** The batch as it will be stored: gzipped when asked, unless that would not fit the topic's limit. */
+  private compressed(topic: string, request: AppendRequest, codec: ProduceCompression, maxBytes: number): AppendRequest | Promise<AppendRequest> {
+    if (codec === 'none') return request
+    return compressBatch(request.batch, COMPRESSION.gzip).then((batch) => {
+      // Incompressible records can grow by a few bytes; the uncompressed batch always fits.
+      if (batch.byteLength > maxBytes) return request
+      this.m.compressedBatches.inc({ topic, codec })
+      return { batch, header: readBatchHeader(batch) }
+    })
+  }
+
+  /** Decodes a stored batch, compressed or not, within the decompression limit (fetch and the fan-out). */
+  async decode(topic: string, data: Uint8Array): Promise<BatchRecord[]> {
+    try {
+      return await decodeBatch(data, { maxDecompressedBytes: this.options.maxBatchDecompressedBytes })
+    } catch (err) {
+      if (err instanceof CodecError && err.code === 'DECOMPRESSED_TOO_LARGE') {
+        this.m.decodeRefusals.inc({ topic })
+        throw new EdgelogError('CORRUPT_MESSAGE', `a stored record batch decompresses past the ${this.options.maxBatchDecompressedBytes}-byte limit; refused`)
+      }
+      throw err
+    }
+  }
+
+  /** A compacted topic keeps the latest record per key, so every record needs one (as in Kafka). */
+  private checkKeys(topic: string, config: Record<string, string>, records: NewRecord[]): void {
+    if (!cleanerPolicy(config).compact) return
+    const i = records.findIndex((r) => r.key === null)
+    if (i >= 0) fail('INVALID_RECORD', `records[${i}] has no key; topic '${topic}' is compacted (cleanup.policy=${config['cleanup.policy']}) and needs one`)
+  }
+
+  private cleanerTargets(): CleanerTarget[] {
+    const out: CleanerTarget[] = []
+    for (const t of this.topics.values()) {
+      const name = t.record.name
+      for (const p of t.partitions) {
+        out.push({
+          topic: name,
+          partition: p.index,
+          log: p.log,
+          highWatermark: () => p.highWatermark,
+          // The live config: a PATCH applies at the next run.
+          policy: () => cleanerPolicy(effectiveConfig(this.topics.get(name)?.record.config ?? t.record.config)),
+        })
+      }
+    }
+    return out
+  }
+
+  private lagSeries(limit: number): { series: LagView[]; dropped: number } {
+    const { offsets, total } = this.groups.allCommittedOffsets(limit)
+    const series: LagView[] = []
+    for (const o of offsets) {
+      const p = this.topics.get(o.topic)?.partitions[o.partition]
+      if (!p) continue
+      series.push({ group: o.group, topic: o.topic, partition: o.partition, committed: o.offset, lag: Math.max(0, p.highWatermark - o.offset) })
+    }
+    return { series, dropped: Math.max(0, total - offsets.length) }
+  }
+
   private maxMessageBytes(t: Topic): number {
     return Number(effectiveConfig(t.record.config)['max.message.bytes'])
   }
@@ -534,12 +814,6 @@ export class Broker {
     let n = 0
     for (const t of this.topics.values()) n += t.partitions.length
     return n
-  }
-
-  private eachPartition(value: (p: Partition) => number): Array<[Record<string, string | number>, number]> {
-    const out: Array<[Record<string, string | number>, number]> = []
-    for (const t of this.topics.values()) for (const p of t.partitions) out.push([{ topic: p.topic, partition: p.index }, value(p)])
-    return out
   }
 
   private newTopicId(): string {

@@ -12,6 +12,27 @@ interface Queued {
   resolve: (r: AppendResult) => void
 }
 
+/**
+ * Told when a partition's high watermark moves (the fan-out hub's trigger) and when the
+ * partition goes away (topic deleted, node shutting down). Called synchronously inside the
+ * append; a listener defers its own work.
+ */
+export interface HighWatermarkListener {
+  onHighWatermark(partition: Partition, highWatermark: number): void
+  onClose(partition: Partition): void
+}
+
+/** Listeners per partition: one fan-out feed, replication, and room for a few more. */
+export const MAX_HW_LISTENERS = 8
+
+/** An append whose batch is still being prepared (compressed); it keeps its place in line. */
+interface Pending {
+  bytes: number
+  resolve: (r: AppendResult) => void
+  request?: AppendRequest
+  error?: EdgelogError
+}
+
 interface Waiter {
   offset: number
   resolve: () => void
@@ -45,9 +66,12 @@ export class Partition {
   leaderEpoch = 0
   private hw: number
   private queue: Queued[] = []
+  private pending: Pending[] = []
   private queuedBytes = 0
+  private closed = false
   private flushScheduled = false
   private waiters = new Set<Waiter>()
+  private listeners: HighWatermarkListener[] = []
   private commitWaiters = new Set<CommitWaiter>()
   /** Set by replication when this partition has replicas on other brokers. */
   role: ReplicaRole | undefined
@@ -75,9 +99,14 @@ export class Partition {
 
   /**
    * Queues a batch for the next group commit: every append that arrives before the deferred
-   * flush runs goes into one SQLite transaction.
+   * flush runs goes into one SQLite transaction. A batch may still be in preparation (a promise:
+   * gzip compression is asynchronous); appends still commit in the order they arrived, so a batch
+   * that compresses faster never overtakes an earlier one. `bytes` is what the batch holds
+   * before compression (the queue bound counts it).
    */
-  append(request: AppendRequest): Promise<AppendResult> {
+  append(request: AppendRequest | Promise<AppendRequest>, bytes?: number): Promise<AppendResult> {
+    const size = bytes ?? (request instanceof Promise ? 0 : request.batch.byteLength)
+    if (this.closed) return Promise.resolve({ ok: false, error: new EdgelogError('SHUTTING_DOWN', 'the partition is closing') })
     if (this.role) {
       try {
         this.role.checkLeader()
@@ -85,9 +114,35 @@ export class Partition {
         return Promise.resolve({ ok: false, error: err as EdgelogError })
       }
     }
-    if (this.queuedBytes + request.batch.byteLength > MAX_QUEUED_BYTES) {
+    if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
       return Promise.resolve({ ok: false, error: new EdgelogError('THROTTLED', `partition ${this.topic}-${this.index} has too much queued`) })
     }
+    if (!(request instanceof Promise) && this.pending.length === 0) return this.enqueue(request)
+    return new Promise((resolve) => {
+      const slot: Pending = { bytes: size, resolve }
+      this.pending.push(slot)
+      this.queuedBytes += size
+      Promise.resolve(request).then(
+        (r) => (slot.request = r),
+        (err) => (slot.error = err instanceof EdgelogError ? err : new EdgelogError('INTERNAL', 'the batch could not be prepared')),
+      ).then(() => this.drainPending())
+    })
+  }
+
+  /** Moves prepared batches, in arrival order, from the head of the pending line to the queue. */
+  private drainPending(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!
+      if (head.request === undefined && head.error === undefined) return
+      this.pending.shift()
+      this.queuedBytes -= head.bytes
+      if (head.error !== undefined) head.resolve({ ok: false, error: head.error })
+      else if (this.closed) head.resolve({ ok: false, error: new EdgelogError('SHUTTING_DOWN', 'the partition is closing') })
+      else void this.enqueue(head.request!).then(head.resolve)
+    }
+  }
+
+  private enqueue(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve) => {
       this.queue.push({ request, resolve })
       this.queuedBytes += request.batch.byteLength
@@ -101,7 +156,7 @@ export class Partition {
   /** Runs the group commit now (also called on shutdown). */
   flush(): void {
     this.flushScheduled = false
-    if (this.queue.length === 0) return
+    if (this.queue.length === 0 || this.closed) return
     const queued = this.queue
     this.queue = []
     this.queuedBytes = 0
@@ -149,6 +204,7 @@ export class Partition {
     for (const w of this.commitWaiters) {
       if (offset >= w.endOffset) this.settleCommit(w)
     }
+    for (const l of this.listeners) l.onHighWatermark(this, offset)
   }
 
   /**
@@ -195,6 +251,21 @@ export class Partition {
     else w.resolve()
   }
 
+  /** Registers a listener; returns the function that removes it. */
+  listen(listener: HighWatermarkListener): () => void {
+    assert(!this.closed, `listen on closed partition ${this.topic}-${this.index}`)
+    assert(this.listeners.length < MAX_HW_LISTENERS, `more than ${MAX_HW_LISTENERS} high watermark listeners on ${this.topic}-${this.index}`)
+    assert(!this.listeners.includes(listener), 'a listener is registered once')
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   /** Resolves when a record at or after `offset` is readable, or after `ms`. */
   waitFor(offset: number, ms: number): Promise<void> {
     if (this.hw > offset || ms <= 0) return Promise.resolve()
@@ -214,5 +285,20 @@ export class Partition {
   wakeAll(): void {
     for (const w of [...this.waiters]) this.wake(w)
     this.failCommitWaiters(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `partition ${this.topic}-${this.index} is closing`))
+  }
+
+  /**
+   * The partition is going away (topic deleted, node shutting down): what is queued is
+   * committed, later appends are refused, waiters wake, and listeners hear it once and are
+   * dropped. Called before the log closes.
+   */
+  close(): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.wakeAll()
+    const listeners = this.listeners
+    this.listeners = []
+    for (const l of listeners) l.onClose(this)
   }
 }

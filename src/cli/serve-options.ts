@@ -2,6 +2,8 @@
 import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
+import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
+import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
@@ -17,15 +19,42 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'offsets-topic-partitions': int(1, 1024).default(DEFAULT_GROUP_OPTIONS.offsetsTopicPartitions),
+    'group-max-size': int(1, 100_000).default(DEFAULT_GROUP_OPTIONS.maxGroupSize),
+    'max-groups': int(1, 10_000_000).default(DEFAULT_GROUP_OPTIONS.maxGroups),
+    'group-heartbeat-interval-ms': int(100, 600_000).default(DEFAULT_GROUP_OPTIONS.heartbeatIntervalMs),
+    'group-min-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.minSessionTimeoutMs),
+    'group-max-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.maxSessionTimeoutMs),
+    'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
+    'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
+    'allowed-origins': z.string().optional(),
+    'max-connections': int(1, 1_000_000).default(LIVE.maxConnections),
+    'ws-max-frame-bytes': int(1024, 64 * 1024 * 1024).default(LIVE.maxFrameBytes),
+    'ws-max-buffered-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(LIVE.maxBufferedBytes),
+    'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
+    'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
+    'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
   })
   .strict()
+  .refine((o) => o['group-min-session-timeout-ms'] <= o['group-max-session-timeout-ms'], {
+    message: 'must not be above --group-max-session-timeout-ms',
+    path: ['group-min-session-timeout-ms'],
+  })
 
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
-  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.`
+                    [--offsets-topic-partitions 8] [--group-max-size 1000] [--max-groups 10000]
+                    [--group-heartbeat-interval-ms 3000] [--group-min-session-timeout-ms 1000]
+                    [--group-max-session-timeout-ms 300000]
+                    [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
+                    [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
+                    [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
+                    [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
+  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.
+  --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
 export class ServeHelp extends Error {

@@ -20,6 +20,12 @@ export const createFlags = {
 
 const nameOnly = { names: ['NAME'], min: 1, max: 1 } as const
 
+export const alterFlags = {
+  ...outputFlags,
+  config: { type: 'string', multiple: true },
+  'delete-config': { type: 'string', multiple: true },
+} as const
+
 export async function runTopics(argv: string[], context: CliContext): Promise<number> {
   const [action, ...rest] = argv
   switch (action) {
@@ -27,8 +33,9 @@ export async function runTopics(argv: string[], context: CliContext): Promise<nu
     case 'list': return listTopics(rest, context)
     case 'describe': return describeTopic(rest, context)
     case 'delete': return deleteTopic(rest, context)
-    case undefined: throw new UsageError('missing what to do: create, list, describe or delete')
-    default: throw new UsageError(`unknown topics action '${action}' (expected create, list, describe or delete)`)
+    case 'alter': return alterTopic(rest, context)
+    case undefined: throw new UsageError('missing what to do: create, list, describe, alter or delete')
+    default: throw new UsageError(`unknown topics action '${action}' (expected create, list, describe, alter or delete)`)
   }
 }
 
@@ -63,6 +70,17 @@ async function describeTopic(argv: string[], { io, client }: CliContext): Promis
   const { flags, positionals } = parseArgs(argv, { flags: outputFlags, positionals: nameOnly })
   const description = await client(flags.url).describeTopic(positionals[0]!)
   await io.stdout(flags.json ? json(description) : formatDescription(description))
+  return 0
+}
+
+async function alterTopic(argv: string[], { io, client }: CliContext): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, { flags: alterFlags, positionals: nameOnly })
+  if (flags.config.length === 0 && flags['delete-config'].length === 0) throw new UsageError('alter needs --config key=value or --delete-config key')
+  const altered = await client(flags.url).alterTopicConfig(positionals[0]!, {
+    ...(flags.config.length === 0 ? {} : { set: parseConfig(flags.config) }),
+    ...(flags['delete-config'].length === 0 ? {} : { delete: [...flags['delete-config']] }),
+  })
+  await io.stdout(flags.json ? json(altered) : formatDescription(altered))
   return 0
 }
 

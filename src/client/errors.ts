@@ -3,7 +3,7 @@
 
 /**
  * Codes a caller may retry unchanged: leadership moved, the ISR is briefly too small, the
- * server shed load, or the request never got an answer. Everything else needs a different
+ * server shed load or is draining, or the request never got an answer. Everything else needs a different
  * request (or a human).
  */
 const retriableCodes: ReadonlySet<string> = new Set([
@@ -12,6 +12,7 @@ const retriableCodes: ReadonlySet<string> = new Set([
   'NOT_ENOUGH_REPLICAS',
   'THROTTLED',
   'NETWORK_EXCEPTION',
+  'SHUTTING_DOWN',
 ])
 
 export function isRetriableCode(code: string): boolean {

@@ -10,12 +10,21 @@ import {
   type OffsetCommit,
   type ProduceRecord,
   type ProducerBatchState,
+  type HeartbeatRequest,
+  type JoinGroupRequest,
+  type ResetOffsetsRequest,
   CommitOffsetsResponse,
   CommittedOffsetsResponse,
+  DeleteGroupResponse,
   DeleteTopicResponse,
   ErrorBody,
   FetchResponse,
+  GroupDescription,
   GroupLagResponse,
+  GroupList,
+  LeaveGroupResponse,
+  MemberResponse,
+  ResetOffsetsResponse,
   InitProducerResponse,
   OffsetForTimestampResponse,
   ProduceResponse,
@@ -49,10 +58,17 @@ export interface RequestOptions {
 
 export interface ProduceOptions extends RequestOptions {
   acks?: Acks
+  /** Ask the node to store the batches gzipped (when the topic's compression.type is `producer`). */
+  compression?: 'none' | 'gzip'
 }
 
 export interface ProduceToPartitionOptions extends ProduceOptions {
   producer?: ProducerBatchState
+}
+
+export interface CommitOptions extends RequestOptions {
+  /** The committing member and the epoch it holds; omitted for a group without members. */
+  member?: { memberId: string; memberEpoch: number }
 }
 
 export interface FetchRecordsOptions extends RequestOptions {
@@ -64,7 +80,7 @@ export interface FetchRecordsOptions extends RequestOptions {
 }
 
 interface Call<S extends z.ZodType> {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   query?: Record<string, string | number | undefined>
   body?: unknown
@@ -104,6 +120,11 @@ export class HttpClient {
     return this.#call({ method: 'GET', path: topicPath(topic), schema: TopicDescription, options })
   }
 
+  /** Changes topic configs at runtime: `set` overrides keys, `delete` returns them to defaults. */
+  alterTopicConfig(topic: string, change: { set?: Record<string, string | number | boolean>; delete?: string[] }, options?: RequestOptions): Promise<TopicDescription> {
+    return this.#call({ method: 'PATCH', path: `${topicPath(topic)}/config`, body: change, schema: TopicDescription, options })
+  }
+
   deleteTopic(topic: string, options?: RequestOptions): Promise<DeleteTopicResponse> {
     return this.#call({ method: 'DELETE', path: topicPath(topic), schema: DeleteTopicResponse, options })
   }
@@ -115,7 +136,7 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${topicPath(topic)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body: { records },
       schema: ProduceResponse,
       options,
@@ -132,16 +153,21 @@ export class HttpClient {
     return this.#call({
       method: 'POST',
       path: `${partitionPath(topic, partition)}/records`,
-      query: { acks: options.acks },
+      query: { acks: options.acks, compression: options.compression },
       body,
       schema: ProduceResponse,
       options,
     })
   }
 
-  /** Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). */
-  initProducer(options?: RequestOptions): Promise<InitProducerResponse> {
-    return this.#call({ method: 'POST', path: '/v1/producers', body: {}, schema: InitProducerResponse, options })
+  /**
+   * Allocates a producer id and epoch for idempotent produce (Kafka's InitProducerId). Given an
+   * id it already holds, the node bumps its epoch instead: sequences restart at 0 and batches
+   * still travelling under the old epoch are fenced.
+   */
+  initProducer(options?: RequestOptions & { producerId?: number }): Promise<InitProducerResponse> {
+    const body = options?.producerId === undefined ? {} : { producerId: options.producerId }
+    return this.#call({ method: 'POST', path: '/v1/producers', body, schema: InitProducerResponse, options })
   }
 
   // ---- fetch ------------------------------------------------------------------------------
@@ -180,14 +206,53 @@ export class HttpClient {
 
   // ---- groups -----------------------------------------------------------------------------
 
-  commitOffsets(group: string, offsets: OffsetCommit[], options?: RequestOptions): Promise<CommitOffsetsResponse> {
+  /** Commits offsets; a member passes `member` and is fenced if it no longer owns the partitions. */
+  commitOffsets(group: string, offsets: OffsetCommit[], options?: CommitOptions): Promise<CommitOffsetsResponse> {
+    const body = options?.member === undefined ? { offsets } : { ...options.member, offsets }
     return this.#call({
       method: 'POST',
       path: `${groupPath(group)}/offsets`,
-      body: { offsets },
+      body,
       schema: CommitOffsetsResponse,
       options,
     })
+  }
+
+  /** Joins a group (KIP-848): the answer carries the member id, epoch and first assignment. */
+  joinGroup(group: string, request: JoinGroupRequest, options?: RequestOptions): Promise<MemberResponse> {
+    return this.#call({ method: 'POST', path: `${groupPath(group)}/members`, body: request, schema: MemberResponse, options })
+  }
+
+  heartbeat(group: string, memberId: string, request: HeartbeatRequest, options?: RequestOptions): Promise<MemberResponse> {
+    return this.#call({
+      method: 'POST',
+      path: `${memberPath(group, memberId)}/heartbeat`,
+      body: request,
+      schema: MemberResponse,
+      options,
+    })
+  }
+
+  leaveGroup(group: string, memberId: string, options?: RequestOptions): Promise<LeaveGroupResponse> {
+    return this.#call({ method: 'DELETE', path: memberPath(group, memberId), schema: LeaveGroupResponse, options })
+  }
+
+  listGroups(options?: RequestOptions): Promise<GroupList> {
+    return this.#call({ method: 'GET', path: '/v1/groups', schema: GroupList, options })
+  }
+
+  describeGroup(group: string, options?: RequestOptions): Promise<GroupDescription> {
+    return this.#call({ method: 'GET', path: groupPath(group), schema: GroupDescription, options })
+  }
+
+  /** Moves an empty group's committed offsets to the earliest, latest, a timestamp's or a given offset. */
+  resetOffsets(group: string, request: ResetOffsetsRequest, options?: RequestOptions): Promise<ResetOffsetsResponse> {
+    return this.#call({ method: 'POST', path: `${groupPath(group)}/offsets/reset`, body: request, schema: ResetOffsetsResponse, options })
+  }
+
+  /** Deletes an empty group and its committed offsets. */
+  deleteGroup(group: string, options?: RequestOptions): Promise<DeleteGroupResponse> {
+    return this.#call({ method: 'DELETE', path: groupPath(group), schema: DeleteGroupResponse, options })
   }
 
   committedOffsets(group: string, options?: RequestOptions): Promise<CommittedOffsetsResponse> {
@@ -270,6 +335,10 @@ function partitionPath(topic: string, partition: number): string {
 
 function groupPath(group: string): string {
   return `/v1/groups/${encodeURIComponent(group)}`
+}
+
+function memberPath(group: string, memberId: string): string {
+  return `${groupPath(group)}/members/${encodeURIComponent(memberId)}`
 }
 
 function transportError(

@@ -6,9 +6,12 @@
  *   lengths that disagree, varints that overflow). The data must not be stored or served.
  * - INVALID_RECORD: a caller asked us to encode something the format cannot hold
  *   (a timestamp outside the safe integer range, an empty batch, a non-string header key).
- * - UNSUPPORTED_COMPRESSION_TYPE: a well-formed batch whose compression we cannot decode yet.
+ * - UNSUPPORTED_COMPRESSION_TYPE: a well-formed batch whose compression we cannot decode (an
+ *   undefined codec number), or a codec this node reads but cannot write.
+ * - DECOMPRESSED_TOO_LARGE: compressed record data that inflates past the decompression limit
+ *   (a compression bomb); decoding stopped at the limit.
  */
-export type CodecErrorCode = 'CORRUPT_MESSAGE' | 'INVALID_RECORD' | 'UNSUPPORTED_COMPRESSION_TYPE'
+export type CodecErrorCode = 'CORRUPT_MESSAGE' | 'INVALID_RECORD' | 'UNSUPPORTED_COMPRESSION_TYPE' | 'DECOMPRESSED_TOO_LARGE'
 
 export class CodecError extends Error {
   override readonly name = 'CodecError'

@@ -7,6 +7,7 @@
 // concatenation. The decoder returns keys, values and header values as views into the batch
 // (no copies); copy them if the batch buffer is going to be reused.
 
+import { compress, decompress, type CompressionType } from './compression.ts'
 import { crc32c } from './crc32c.ts'
 import { CodecError } from './errors.ts'
 import {
@@ -118,7 +119,7 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Uint8Array {
   let size = BATCH_HEADER_SIZE
   for (let i = 0; i < count; i++) {
     const record = records[i]
-    const bodySize = measureRecord(record, i, baseTimestamp)
+    const bodySize = measureRecord(record, i, i, baseTimestamp)
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp
     bodySizes[i] = bodySize
     size += sizeOfVarint(bodySize) + bodySize
@@ -182,7 +183,7 @@ function checkInt(value: number, min: number, max: number, name: string): void {
 }
 
 /** Validates one record and returns its body size (everything after its length varint). */
-function measureRecord(record: NewRecord, index: number, baseTimestamp: number): number {
+function measureRecord(record: NewRecord, index: number, offsetDelta: number, baseTimestamp: number): number {
   if (record === null || typeof record !== 'object') throw invalid(`record ${index} is not an object`)
   const timestamp = record.timestamp
   if (!Number.isSafeInteger(timestamp)) throw invalid(`record ${index} timestamp ${timestamp} is not a safe integer`)
@@ -191,7 +192,7 @@ function measureRecord(record: NewRecord, index: number, baseTimestamp: number):
   return (
     1 + // attributes
     sizeOfVarlong(timestampDelta) +
-    sizeOfVarint(index) +
+    sizeOfVarint(offsetDelta) +
     sizeOfNullableBytes(record.key, index, 'key') +
     sizeOfNullableBytes(record.value, index, 'value') +
     sizeOfHeaders(record.headers, index)
@@ -240,11 +241,11 @@ function utf8Length(text: string): number {
   return length
 }
 
-function writeRecord(out: Uint8Array, position: number, record: NewRecord, index: number, baseTimestamp: number, bodySize: number): number {
+function writeRecord(out: Uint8Array, position: number, record: NewRecord, offsetDelta: number, baseTimestamp: number, bodySize: number): number {
   position = writeVarint(out, position, bodySize)
   out[position++] = 0 // record attributes: unused in v2
   position = writeVarlong(out, position, record.timestamp - baseTimestamp)
-  position = writeVarint(out, position, index)
+  position = writeVarint(out, position, offsetDelta)
   position = writeNullableBytes(out, position, record.key)
   position = writeNullableBytes(out, position, record.value)
   const headers = record.headers
@@ -391,26 +392,66 @@ export function splitBatches(bytes: Uint8Array): Uint8Array[] {
  * Does not verify the CRC: call verifyBatchCrc on bytes that arrive from outside.
  * Offsets are baseOffset + offsetDelta; timestamps are baseTimestamp + timestampDelta, or
  * maxTimestamp for every record when the batch has LogAppendTime (as Kafka's DefaultRecordBatch).
+ * A compressed batch is refused with UNSUPPORTED_COMPRESSION_TYPE: decompressing is
+ * asynchronous (gzip goes through DecompressionStream), so those go through decodeBatch.
  */
 export function decodeRecords(batch: Uint8Array): BatchRecord[] {
+  const header = readWholeBatchHeader(batch)
+  if (header.compression !== 0) {
+    throw new CodecError('UNSUPPORTED_COMPRESSION_TYPE', `record batch compression type ${header.compression} needs decodeBatch`)
+  }
+  return readRecordsSection(header, batch, BATCH_HEADER_SIZE, batch.length)
+}
+
+export interface DecodeBatchOptions {
+  /** Most bytes the records of one batch may decompress to (a compression bomb is refused). */
+  maxDecompressedBytes?: number
+}
+
+/** 64 MiB: far above any batch a producer writes (max.message.bytes defaults to 1 MiB). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+
+/**
+ * Decodes every record of one batch, compressed or not. Compressed record data is inflated with
+ * a hard bound (CodecError DECOMPRESSED_TOO_LARGE past it); uncompressed batches decode without
+ * copying, as decodeRecords does.
+ */
+export async function decodeBatch(batch: Uint8Array, options: DecodeBatchOptions = {}): Promise<BatchRecord[]> {
+  const header = readWholeBatchHeader(batch)
+  if (header.compression === 0) return readRecordsSection(header, batch, BATCH_HEADER_SIZE, batch.length)
+  const limit = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES
+  const records = await decompress(header.compression, batch.subarray(BATCH_HEADER_SIZE), limit)
+  return readRecordsSection(header, records, 0, records.length)
+}
+
+/** The records section of a batch, uncompressed (a copy-free view when it is not compressed). */
+export async function batchRecordBytes(batch: Uint8Array, options: DecodeBatchOptions = {}): Promise<Uint8Array> {
+  const header = readWholeBatchHeader(batch)
+  if (header.compression === 0) return batch.subarray(BATCH_HEADER_SIZE)
+  return decompress(header.compression, batch.subarray(BATCH_HEADER_SIZE), options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES)
+}
+
+function readWholeBatchHeader(batch: Uint8Array): BatchHeader {
   const header = readBatchHeader(batch, 0)
   const end = LOG_OVERHEAD + header.batchLength
   if (batch.length !== end) {
     throw corrupt(`buffer holds ${batch.length} bytes but the record batch is ${end}; split concatenated batches with splitBatches`)
   }
-  if (header.compression !== 0) {
-    throw new CodecError('UNSUPPORTED_COMPRESSION_TYPE', `record batch compression type ${header.compression} is not supported`)
-  }
+  return header
+}
+
+/** Reads header.recordCount records from data[start, end) (the batch, or its inflated records). */
+function readRecordsSection(header: BatchHeader, data: Uint8Array, start: number, end: number): BatchRecord[] {
   const count = header.recordCount
   // Bound the work by the bytes present before trusting a count read from the wire.
-  if (count > (end - BATCH_HEADER_SIZE) / RECORD_SIZE_MIN) {
-    throw corrupt(`record count ${count} cannot fit in ${end - BATCH_HEADER_SIZE} bytes of records`)
+  if (count > (end - start) / RECORD_SIZE_MIN) {
+    throw corrupt(`record count ${count} cannot fit in ${end - start} bytes of records`)
   }
   const lastOffset = header.baseOffset + header.lastOffsetDelta
   if (lastOffset > Number.MAX_SAFE_INTEGER) throw corrupt(`last offset of the batch overflows the safe integer range`)
   const logAppendTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME) !== 0
 
-  const reader = new ByteReader(batch, BATCH_HEADER_SIZE, end)
+  const reader = new ByteReader(data, start, end)
   const records: BatchRecord[] = []
   let previousOffset = header.baseOffset - 1
   for (let i = 0; i < count; i++) {
@@ -425,6 +466,81 @@ export function decodeRecords(batch: Uint8Array): BatchRecord[] {
   }
   if (reader.remaining !== 0) throw corrupt(`${reader.remaining} trailing bytes after record ${count - 1}`)
   return records
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression and rewriting
+
+/**
+ * Compresses the records of an uncompressed batch with `type` (only gzip can be written; the
+ * others are read-only here) and returns the new batch: same header fields, the compression
+ * bits set, a new batchLength and CRC.
+ */
+export async function compressBatch(batch: Uint8Array, type: CompressionType): Promise<Uint8Array> {
+  const header = readWholeBatchHeader(batch)
+  if (header.compression !== 0) throw invalid('the batch is already compressed')
+  if (type === 0) return batch
+  const compressed = await compress(type, batch.subarray(BATCH_HEADER_SIZE))
+  const size = BATCH_HEADER_SIZE + compressed.length
+  if (size - LOG_OVERHEAD > BATCH_LENGTH_MAX) throw invalid('record batch exceeds 2^31 - 1 bytes')
+  const out = new Uint8Array(size)
+  out.set(batch.subarray(0, BATCH_HEADER_SIZE))
+  out.set(compressed, BATCH_HEADER_SIZE)
+  const view = viewOf(out)
+  view.setInt32(BATCH_LENGTH_AT, size - LOG_OVERHEAD)
+  view.setInt16(ATTRIBUTES_AT, (header.attributes & ~COMPRESSION_MASK) | type)
+  view.setUint32(CRC_AT, crc32c(out, ATTRIBUTES_AT, size))
+  return out
+}
+
+/**
+ * Re-encodes a batch keeping only `records` (a subset of its records, in order) — what log
+ * compaction writes. Offsets never change: the batch keeps its base offset and lastOffsetDelta
+ * (so its last offset, and the log end, stay put), each record keeps its offset delta, and the
+ * producer id, epoch, base sequence, leader epoch and timestamp type stay as they were. The
+ * result is uncompressed; compress it with compressBatch to keep the original codec.
+ */
+export function encodeRetainedBatch(header: BatchHeader, records: BatchRecord[]): Uint8Array {
+  const count = records.length
+  if (count < 1) throw invalid('a retained batch needs at least one record')
+  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_LOG_APPEND_TIME) !== 0
+  const baseTimestamp = records[0]!.timestamp
+  let maxTimestamp = logAppendTime ? header.maxTimestamp : baseTimestamp
+  const bodySizes = new Int32Array(count)
+  let size = BATCH_HEADER_SIZE
+  let previous = header.baseOffset - 1
+  for (let i = 0; i < count; i++) {
+    const r = records[i]!
+    const delta = r.offset - header.baseOffset
+    if (r.offset <= previous || delta > header.lastOffsetDelta) throw invalid(`retained record ${i} offset ${r.offset} is out of order or outside the batch`)
+    previous = r.offset
+    if (!logAppendTime && r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+    const bodySize = measureRecord(r, i, delta, baseTimestamp)
+    bodySizes[i] = bodySize
+    size += sizeOfVarint(bodySize) + bodySize
+  }
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  setInt64(view, 0, header.baseOffset)
+  view.setInt32(BATCH_LENGTH_AT, size - LOG_OVERHEAD)
+  view.setInt32(PARTITION_LEADER_EPOCH_AT, header.partitionLeaderEpoch)
+  view.setInt8(MAGIC_AT, MAGIC)
+  view.setInt16(ATTRIBUTES_AT, header.attributes & ~COMPRESSION_MASK)
+  view.setInt32(LAST_OFFSET_DELTA_AT, header.lastOffsetDelta)
+  setInt64(view, BASE_TIMESTAMP_AT, baseTimestamp)
+  setInt64(view, MAX_TIMESTAMP_AT, maxTimestamp)
+  setInt64(view, PRODUCER_ID_AT, header.producerId)
+  view.setInt16(PRODUCER_EPOCH_AT, header.producerEpoch)
+  view.setInt32(BASE_SEQUENCE_AT, header.baseSequence)
+  view.setInt32(RECORD_COUNT_AT, count)
+  let position = BATCH_HEADER_SIZE
+  for (let i = 0; i < count; i++) {
+    const r = records[i]!
+    position = writeRecord(out, position, r, r.offset - header.baseOffset, baseTimestamp, bodySizes[i]!)
+  }
+  if (position !== size) throw new Error(`encodeRetainedBatch: wrote ${position} bytes into ${size}`)
+  view.setUint32(CRC_AT, crc32c(out, ATTRIBUTES_AT, size))
+  return out
 }
 
 function readRecord(reader: ByteReader, baseOffset: number, baseTimestamp: number, index: number): BatchRecord {

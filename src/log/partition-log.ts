@@ -21,12 +21,22 @@ export interface AppendRequest {
   header: BatchHeader
 }
 
+/** A batch's index row, without its bytes. */
+export interface BatchIndexEntry {
+  baseOffset: number
+  lastOffset: number
+  maxTimestamp: number
+  sizeBytes: number
+}
+
 export type AppendResult =
   | { ok: true; baseOffset: number; lastOffset: number; duplicate: boolean }
   | { ok: false; error: EdgelogError }
 
 const STATE_LOG_START = 'log_start_offset'
 const STATE_HIGH_WATERMARK = 'high_watermark'
+const STATE_CLEANER_CHECKPOINT = 'cleaner_checkpoint'
+const STATE_TOMBSTONE_DUE = 'cleaner_tombstone_due'
 
 export class PartitionLog {
   readonly epochs: LeaderEpochCache
@@ -35,6 +45,7 @@ export class PartitionLog {
   private _logEndOffset: number
   private _sizeBytes: number
   private _highWatermarkCheckpoint: number
+  private _closed = false
   private readonly sql
 
   private constructor(readonly db: SqlDriver) {
@@ -50,7 +61,16 @@ export class PartitionLog {
           'recent_batches = excluded.recent_batches, last_timestamp = excluded.last_timestamp',
       ),
       setState: db.prepare('INSERT INTO partition_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      containing: db.prepare('SELECT base_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      containing: db.prepare('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      getState: db.prepare('SELECT value FROM partition_state WHERE key = ?'),
+      indexFrom: db.prepare('SELECT base_offset, last_offset, max_timestamp, size_bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      lastBatch: db.prepare('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
+      sizeBelow: db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s, COUNT(*) AS n FROM batches WHERE base_offset < ?'),
+      sizeFrom: db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches WHERE base_offset >= ?'),
+      deleteBelow: db.prepare('DELETE FROM batches WHERE base_offset < ?'),
+      batchAt: db.prepare('SELECT last_offset, size_bytes FROM batches WHERE base_offset = ?'),
+      updateBatch: db.prepare('UPDATE batches SET data = ?, size_bytes = ?, max_timestamp = ? WHERE base_offset = ?'),
+      deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
       readFrom: db.prepare('SELECT base_offset, last_offset, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
       deleteBatchesFrom: db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
       deleteEpochsFrom: db.prepare('DELETE FROM leader_epochs WHERE start_offset >= ?'),
@@ -188,8 +208,9 @@ export class PartitionLog {
    */
   read(from: number, upTo: number, maxBytes: number): StoredBatch[] {
     if (from >= upTo || from >= this._logEndOffset) return []
+    // The batch holding `from`, unless `from` falls in a gap that compaction left between batches.
     const containing = this.sql.containing.get(from)
-    const start = containing ? Number(containing.base_offset) : from
+    const start = containing && Number(containing.last_offset) >= from ? Number(containing.base_offset) : from
     const out: StoredBatch[] = []
     let bytes = 0
     let cursor = start
@@ -207,6 +228,38 @@ export class PartitionLog {
         if (bytes >= maxBytes) return out
       }
     }
+  }
+
+  /** Up to `limit` whole batches holding offsets ≥ from, CRC-checked, in offset order. */
+  batchesFrom(from: number, limit: number): StoredBatch[] {
+    return this.sql.readFrom.all(this.firstBaseFor(from), limit).map((row) => this.toBatch(row))
+  }
+
+  /** Index rows (no data) of up to `limit` batches holding offsets ≥ from, in offset order. */
+  batchIndex(from: number, limit: number): BatchIndexEntry[] {
+    return this.sql.indexFrom.all(this.firstBaseFor(from), limit).map((r) => ({
+      baseOffset: Number(r.base_offset),
+      lastOffset: Number(r.last_offset),
+      maxTimestamp: Number(r.max_timestamp),
+      sizeBytes: Number(r.size_bytes),
+    }))
+  }
+
+  /** The base offset to scan from so that the batch holding `from` (if any) is included. */
+  private firstBaseFor(from: number): number {
+    const containing = this.sql.containing.get(from)
+    return containing && Number(containing.last_offset) >= from ? Number(containing.base_offset) : from
+  }
+
+  /** The newest batch's offsets, if the log holds any batch. */
+  lastBatch(): { baseOffset: number; lastOffset: number } | undefined {
+    const r = this.sql.lastBatch.get()
+    return r ? { baseOffset: Number(r.base_offset), lastOffset: Number(r.last_offset) } : undefined
+  }
+
+  /** Stored bytes of the batches whose base offset is ≥ from. */
+  sizeFrom(from: number): number {
+    return Number(this.sql.sizeFrom.get(from)!.s)
   }
 
   /** The first batch with a record whose timestamp is ≥ ts, at or after `from`. */
@@ -228,19 +281,82 @@ export class PartitionLog {
     return { baseOffset, lastOffset: Number(row.last_offset), data }
   }
 
-  /** Advances the log start offset (retention, or a consumer-visible delete of old records). */
-  advanceLogStart(offset: number): void {
-    if (offset <= this._logStartOffset) return
+  /**
+   * Advances the log start offset (retention, or a consumer-visible delete of old records) and
+   * deletes every batch that lies wholly below it; a batch holding the new start stays (reads
+   * skip its head). Returns what was deleted. Retention passes a batch boundary (the offset
+   * after a batch's last), so that only whole batches ever go.
+   */
+  advanceLogStart(offset: number): { batches: number; bytes: number } {
+    this.checkOpen()
+    if (offset <= this._logStartOffset) return { batches: 0, bytes: 0 }
     assert(offset <= this._logEndOffset, 'log start offset never passes the log end')
-    // Batches wholly below `offset` go; the batch containing it stays (reads skip its head).
+    // Every batch whose base is below `keepFrom` ends below `offset`: batches never overlap.
     const containing = this.sql.containing.get(offset)
-    const keepFrom = containing ? Number(containing.base_offset) : offset
+    const keepFrom = containing && Number(containing.last_offset) >= offset ? Number(containing.base_offset) : offset
+    let deleted = { batches: 0, bytes: 0 }
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM batches WHERE base_offset < ?').run(keepFrom)
+      const below = this.sql.sizeBelow.get(keepFrom)!
+      deleted = { batches: Number(below.n), bytes: Number(below.s) }
+      this.sql.deleteBelow.run(keepFrom)
       this.sql.setState.run(STATE_LOG_START, offset)
     })
     this._logStartOffset = offset
-    this._sizeBytes = Number(this.db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches').get()!.s)
+    this._sizeBytes -= deleted.bytes
+    assert(this._sizeBytes >= 0, 'partition size stays non-negative')
+    return deleted
+  }
+
+  /**
+   * Compaction's write: replaces the batch at `baseOffset` with `data` (the same base offset and
+   * last offset, fewer records), or deletes it when `data` is null. The newest batch is never
+   * touched, so the log end offset (and so the high watermark) cannot move.
+   */
+  replaceBatch(baseOffset: number, data: Uint8Array | null): void {
+    this.checkOpen()
+    const last = this.lastBatch()
+    assert(last !== undefined && baseOffset < last.baseOffset, `compaction never rewrites the newest batch (${baseOffset})`)
+    let delta = 0
+    this.db.transaction(() => {
+      const row = this.sql.batchAt.get(baseOffset)
+      assert(row !== undefined, `batch ${baseOffset} exists`)
+      if (data === null) {
+        this.sql.deleteBatch.run(baseOffset)
+        delta = -Number(row.size_bytes)
+        return
+      }
+      const header = readBatchHeader(data)
+      assert(header.baseOffset === baseOffset && header.baseOffset + header.lastOffsetDelta === Number(row.last_offset), 'a rewritten batch keeps its offsets')
+      this.sql.updateBatch.run(data, data.byteLength, header.maxTimestamp, baseOffset)
+      delta = data.byteLength - Number(row.size_bytes)
+    })
+    this._sizeBytes += delta
+  }
+
+  /** Where the next compaction pass starts reading new (dirty) data; see src/log/compaction.ts. */
+  get cleanerCheckpoint(): number {
+    return Number(this.sql.getState.get(STATE_CLEANER_CHECKPOINT)?.value ?? 0)
+  }
+
+  /** When the oldest tombstone kept by the last compaction pass may be removed (epoch ms), or -1. */
+  get tombstoneDue(): number {
+    return Number(this.sql.getState.get(STATE_TOMBSTONE_DUE)?.value ?? -1)
+  }
+
+  setCleanerState(checkpoint: number, tombstoneDue: number): void {
+    this.checkOpen()
+    this.db.transaction(() => {
+      this.sql.setState.run(STATE_CLEANER_CHECKPOINT, checkpoint)
+      this.sql.setState.run(STATE_TOMBSTONE_DUE, tombstoneDue)
+    })
+  }
+
+  get closed(): boolean {
+    return this._closed
+  }
+
+  private checkOpen(): void {
+    if (this._closed) throw new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', 'the partition log is closed')
   }
 
   // ---- replication (KIP-101 / KIP-279) ----
@@ -250,6 +366,7 @@ export class PartitionLog {
    * entry at election, so OffsetsForLeaderEpoch answers right even before the first append).
    */
   beginLeaderEpoch(epoch: number): void {
+    this.checkOpen()
     const latest = this.latestEpoch
     assert(epoch >= latest, `leading in epoch ${epoch} after epoch ${latest} is in the log`)
     if (epoch === latest) return
@@ -270,6 +387,7 @@ export class PartitionLog {
    * Nothing is written when one batch is refused.
    */
   appendAsFollower(batches: Uint8Array[], highWatermark: number): { records: number; bytes: number } {
+    this.checkOpen()
     let next = this._logEndOffset
     let latest = this.latestEpoch
     const planned: Array<{ data: Uint8Array; header: BatchHeader }> = []
@@ -277,7 +395,8 @@ export class PartitionLog {
     for (const data of batches) {
       if (!verifyBatchCrc(data)) throw new EdgelogError('CORRUPT_MESSAGE', `a replicated batch at offset ${next} failed its CRC check`)
       const header = readBatchHeader(data)
-      if (header.baseOffset !== next) {
+      // A gap is possible only where compaction removed whole batches on the leader.
+      if (header.baseOffset < next || (header.baseOffset > next && planned.length > 0)) {
         throw new EdgelogError('CORRUPT_MESSAGE', `a replicated batch starts at ${header.baseOffset}, the log ends at ${next}`)
       }
       if (header.partitionLeaderEpoch < latest) {
@@ -335,6 +454,7 @@ export class PartitionLog {
    * batches in the removed suffix from its remaining batches. Returns the new log end offset.
    */
   truncateTo(offset: number): number {
+    this.checkOpen()
     if (offset >= this._logEndOffset) {
       // No records go, but an epoch begun at the log end and never written to does (a former
       // leader's entry): it would make this replica claim an epoch the new leader never had.
@@ -369,6 +489,27 @@ export class PartitionLog {
     return end
   }
 
+  /**
+   * Kafka's truncateFullyAndStartAt: the leader no longer holds what this replica needs next
+   * (retention moved its log start past our log end), so this replica starts over there.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    this.checkOpen()
+    this.db.transaction(() => {
+      this.sql.deleteBatchesFrom.run(0)
+      this.sql.deleteEpochsFrom.run(0)
+      this.db.prepare('DELETE FROM producer_state').run()
+      this.sql.setState.run(STATE_LOG_START, offset)
+      this.sql.setState.run(STATE_HIGH_WATERMARK, offset)
+    })
+    this.producers.clear()
+    this.epochs.truncateFromEnd(0)
+    this._logStartOffset = offset
+    this._logEndOffset = offset
+    this._highWatermarkCheckpoint = offset
+    this._sizeBytes = 0
+  }
+
   /** A producer's state as its latest batches in the log say (the last 5 of its newest epoch). */
   private producerFromLog(producerId: number): ProducerEntry | undefined {
     const rows = this.sql.latestOfProducer.all(producerId, RECENT_BATCHES)
@@ -389,6 +530,7 @@ export class PartitionLog {
   }
 
   close(): void {
+    this._closed = true
     this.db.close()
   }
 }

@@ -115,6 +115,14 @@ export class PartitionFollower {
       maxWaitMs: cfg.replicaFetchWaitMaxMs,
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
+    if (resp.error === 'OFFSET_OUT_OF_RANGE' && fetchOffset < resp.logStartOffset) {
+      // Retention on the leader removed what we need next: start over at its log start.
+      const before = log.logEndOffset
+      log.truncateFullyAndStartAt(resp.logStartOffset)
+      this.partition.resetHighWatermark(resp.logStartOffset)
+      this.replica.onTruncate(before, resp.logStartOffset)
+      return 'ok'
+    }
     if (resp.error) {
       this.onError(resp.error)
       return 'retry'

@@ -130,8 +130,9 @@ export class PartitionLeader {
   private read(req: ReplicaFetchRequest): Uint8Array[] | undefined {
     const log = this.partition.log
     const stored = log.read(req.fetchOffset, log.logEndOffset, req.maxBytes)
-    // A valid fetch offset is a batch boundary here: the common prefix holds the same batches.
-    if (stored.length > 0 && stored[0]!.baseOffset !== req.fetchOffset) return undefined
+    // A valid fetch offset is a batch boundary here: the common prefix holds the same batches
+    // (the next batch may start later, where compaction removed whole batches).
+    if (stored.length > 0 && stored[0]!.baseOffset < req.fetchOffset) return undefined
     return stored.map((b) => b.data)
   }
 

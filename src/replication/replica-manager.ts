@@ -5,6 +5,7 @@ import type { Broker } from '../broker/broker.ts'
 import type { TopicRecord } from '../broker/metadata.ts'
 import type { Partition } from '../broker/partition.ts'
 import type { ClusterSnapshot } from '../cluster/state.ts'
+import { isInternalTopic } from '../groups/offsets-topic.ts'
 import type { Runtime } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { ClusterAccess } from './cluster-access.ts'
@@ -58,6 +59,8 @@ export class ReplicaManager {
 
   /** The broker's onPartitionOpen hook: every partition gets a replica role before it serves. */
   attach(partition: Partition, record: TopicRecord): void {
+    // Internal topics (__consumer_offsets) stay this node's own: groups are not replicated yet.
+    if (isInternalTopic(record.name)) return
     const replica = new PartitionReplica(partition, record, this.runtime, this.cluster, this.transport, this.config, this.events)
     partition.role = replica
     this.replicas.get(key(record.name, partition.index))?.close()
@@ -81,6 +84,7 @@ export class ReplicaManager {
     const broker = this.broker
     if (!broker || this.closed) return
     for (const local of broker.topicRecords()) {
+      if (isInternalTopic(local.name)) continue
       const remote = snap.topics.get(local.name)
       if (remote && remote.value.topicId === local.topicId) continue
       this.detachTopic(local)

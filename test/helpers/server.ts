@@ -27,14 +27,15 @@ export function removeDir(dir: string): void {
 }
 
 /**
- * Spawns `bun edge/bun/serve.ts --port <port> --data <dir>` and resolves once the process
+ * Spawns `bun edge/bun/serve.ts --port <port> --data <dir>` (or `entry`) and resolves once the process
  * printed its listening line and /healthz answers 200. Port 0 lets the OS pick a free port.
  */
 export async function startServer(
-  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string> } = {},
+  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string>; entry?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir()
-  const args = ['edge/bun/serve.ts', '--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
+  // `entry`: another script that runs serve's main(), e.g. examples/live-comments/server.ts.
+  const args = [opts.entry ?? 'edge/bun/serve.ts', '--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
   const proc = spawn(BUN, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout!.on('data', (d) => (out += d))

@@ -50,19 +50,20 @@ describe('partition log as a follower', () => {
     assert.equal(gap[0]!.ok ? 'ok' : gap[0]!.error.code, 'OUT_OF_ORDER_SEQUENCE_NUMBER')
   })
 
-  test('a gap, an older epoch or a bad CRC is refused and nothing of the fetch is written', () => {
+  test('an overlap, a gap inside a fetch, an older epoch or a bad CRC is refused and nothing of the fetch is written', () => {
     const { log: leader } = openLog('leader')
     const { log: follower } = openLog('follower')
-    leader.appendAsLeader([request(['a']), request(['b'])], 2, 0)
-    const [b0, b1] = allBatches(leader)
-    assert.throws(() => follower.appendAsFollower([b1!], 0), { code: 'CORRUPT_MESSAGE' })
+    leader.appendAsLeader([request(['a']), request(['b']), request(['c'])], 2, 0)
+    const [b0, b1, b2] = allBatches(leader)
+    assert.throws(() => follower.appendAsFollower([b0!, b2!], 0), { code: 'CORRUPT_MESSAGE' }, 'a gap between two batches of one fetch')
     const corrupt = b1!.slice()
     corrupt[corrupt.length - 1]! ^= 1
     assert.throws(() => follower.appendAsFollower([b0!, corrupt], 0), { code: 'CORRUPT_MESSAGE' })
     assert.equal(follower.logEndOffset, 0)
     follower.appendAsFollower([b0!], 0)
+    assert.throws(() => follower.appendAsFollower([b0!], 0), { code: 'CORRUPT_MESSAGE' }, 'a batch before the log end')
     const older = request(['z']).batch
-    setBaseOffset(older, 1) // epoch 0 after epoch 2
+    setBaseOffset(older, 1) // epoch 0 after epoch 2 (the gap before it would be compaction's)
     assert.throws(() => follower.appendAsFollower([older], 0), { code: 'CORRUPT_MESSAGE' })
     assert.equal(follower.logEndOffset, 1)
   })
@@ -119,5 +120,28 @@ describe('partition log truncation', () => {
     assert.equal(r.highWatermarkCheckpoint, 2)
     assert.equal(r.truncateTo(1), 0, 'the batch 0..1 straddles 1 and goes whole')
     assert.equal(reopen().highWatermarkCheckpoint, 0, 'the checkpoint never passes the log end')
+  })
+})
+
+describe('partition log start-over', () => {
+  test('truncateFullyAndStartAt empties the replica and starts it at the leader log start', () => {
+    const { log, reopen } = openLog()
+    log.appendAsLeader([request(['a', 'b'], { producerId: 3, producerEpoch: 0, baseSequence: 0 })], 1, 0)
+    log.truncateFullyAndStartAt(40)
+    for (const l of [log, reopen()]) {
+      assert.equal(l.logStartOffset, 40)
+      assert.equal(l.logEndOffset, 40)
+      assert.deepEqual(l.epochs.all(), [])
+      assert.equal(l.producers.get(3), undefined)
+    }
+  })
+
+  test('a fetch may start after the log end where compaction left a gap on the leader', () => {
+    const { log: leader } = openLog('leader')
+    const { log: follower } = openLog('follower')
+    leader.appendAsLeader([request(['a']), request(['b'])], 0, 0)
+    const [, b1] = allBatches(leader)
+    follower.appendAsFollower([b1!], 0)
+    assert.equal(follower.logEndOffset, 2)
   })
 })

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs, for CI on a fresh machine (and for a new dev box).
+# Idempotent: installs only what is missing, and runs `apt-get update` at most once.
+#   chromium — the real browser of test/browser/ (driven by playwright-core, headless)
+set -euo pipefail
+
+packages=(chromium)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages present: ${packages[*]}"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y "${missing[@]}"
