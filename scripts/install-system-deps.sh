@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs, for CI on a fresh machine (and for a new dev box).
 # Idempotent: installs only what is missing, and runs `apt-get update` at most once.
-#   chromium — the real browser of test/browser/ (driven by playwright-core, headless)
+#   chromium    — the real browser of test/browser/ (driven by playwright-core, headless)
+#   etcd-server — the cluster metadata store of test/cluster/ (three brokers and a real etcd)
 set -euo pipefail
 
-packages=(chromium)
+packages=(chromium etcd-server)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,9 +1,11 @@
 // `edgelog serve` on Bun: a single node on a local SQLite data directory.
 import { resolve } from 'node:path'
 import type { Hono } from 'hono'
+import type { Server } from 'bun'
 import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { createApp } from '../../src/api/app.ts'
-import { Broker } from '../../src/broker/broker.ts'
+import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
+import { startClusterNode } from '../../src/cluster/start.ts'
 import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
@@ -35,7 +37,7 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     process.exit(2)
   }
   const dataDir = resolve(options.data)
-  const broker = Broker.open(bunStorage(dataDir, options.fsync), systemRuntime(), {
+  const brokerOptions: BrokerOpenOptions = {
     nodeId: options['node-id'],
     fsync: options.fsync,
     fsyncIntervalMs: options['fsync-interval-ms'],
@@ -51,7 +53,55 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     },
     cleanerIntervalMs: options['cleaner-interval-ms'],
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
-  })
+    requestTimeoutMs: options['request-timeout-ms'],
+  }
+  const storage = bunStorage(dataDir, options.fsync)
+  let broker: Broker
+  let cluster: Awaited<ReturnType<typeof startClusterNode>> | undefined
+  let joining: Server<undefined> | undefined
+  if (options.etcd) {
+    // A cluster member listens before it joins: the URL it advertises may need the port the OS
+    // picked. Until it has joined every request is answered 503; then the handlers are swapped.
+    joining = Bun.serve({
+      port: options.port,
+      hostname: options.host,
+      fetch: () => Response.json({ error: { code: 'SHUTTING_DOWN', message: 'the node is joining its cluster' } }, { status: 503 }),
+      websocket: { message() {} },
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      idleTimeout: 60,
+    })
+    try {
+      cluster = await startClusterNode({
+        nodeId: options['node-id'],
+        advertisedUrl: options.advertise ?? `http://${options.host}:${joining.port}`,
+        etcd: options.etcd.split(',').map((e) => e.trim()).filter(Boolean),
+        storage,
+        runtime: systemRuntime(),
+        broker: brokerOptions,
+        replication: {
+          replicaLagTimeMaxMs: options['replica-lag-time-max-ms'],
+          isrCheckIntervalMs: Math.max(50, Math.floor(options['replica-lag-time-max-ms'] / 4)),
+          replicaFetchMaxBytes: options['replica-fetch-max-bytes'],
+          replicaFetchWaitMaxMs: options['replica-fetch-wait-max-ms'],
+        },
+        cluster: {
+          leaseTtlSeconds: options['lease-ttl-seconds'],
+          keepAliveIntervalMs: Math.floor((options['lease-ttl-seconds'] * 1000) / 3),
+          metadataIntervalMs: options['metadata-interval-ms'],
+        },
+        peerToken: options['peer-token'],
+        log: (m) => console.log(`edgelog: ${m}`),
+        forwardTimeoutMs: options['request-timeout-ms'] + 35_000,
+        maxRequestBytes: options['max-request-bytes'],
+      })
+    } catch (err) {
+      console.error(`edgelog: could not join the cluster: ${(err as Error).message}`)
+      process.exit(1)
+    }
+    broker = cluster.node.broker
+  } else {
+    broker = Broker.open(storage, systemRuntime(), brokerOptions)
+  }
   const hub = new FanoutHub(broker, {
     originPolicy,
     limits: {
@@ -69,20 +119,29 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
     ready: () => !draining,
     fanout: hub,
+    cluster: cluster?.api,
   })
   await hooks.extend?.(app)
-  const server = Bun.serve({
-    port: options.port,
-    hostname: options.host,
-    fetch: (req, srv) => (new URL(req.url).pathname === '/v1/ws' ? live.upgrade(req, srv) : app.fetch(req)),
-    websocket: live.websocket,
-    // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
-    // with our JSON error; Bun's own ceiling would answer a bare 413 first.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 60,
-  })
+  const fetchHandler = (req: Request, srv: Parameters<typeof live.upgrade>[1]) => (new URL(req.url).pathname === '/v1/ws' ? live.upgrade(req, srv) : app.fetch(req))
+  let server: Parameters<typeof live.channels>[0]
+  if (joining) {
+    joining.reload({ fetch: fetchHandler as never, websocket: live.websocket as never })
+    server = joining as never
+  } else {
+    server = Bun.serve({
+      port: options.port,
+      hostname: options.host,
+      fetch: fetchHandler,
+      websocket: live.websocket,
+      // The body limit is enforced by the app while streaming (src/api/body.ts), which answers
+      // with our JSON error; Bun's own ceiling would answer a bare 413 first.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      idleTimeout: 60,
+    })
+  }
   hub.useNativeChannels(live.channels(server))
-  console.log(`edgelog listening on http://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync})`)
+  const mode = cluster ? `, node ${options['node-id']} of the cluster at ${options.etcd}` : ''
+  console.log(`edgelog listening on http://${options.host}:${server.port} (data ${dataDir}, fsync ${options.fsync}${mode})`)
 
   const shutdown = async (signal: string) => {
     if (draining) return
@@ -94,7 +153,9 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     // Sockets that were group members left their groups: store that before closing (bounded).
     await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
     await server.stop()
-    broker.close()
+    // A cluster member writes its clean-shutdown marker and gives its lease back (failover now).
+    if (cluster) await cluster.node.close()
+    else broker.close()
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

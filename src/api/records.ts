@@ -69,7 +69,8 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         r.partition = partition
       }
       if (!producer) {
-        const offsets = await broker.produce(topic, records, acks, { compression })
+        // A partition's own route is forwarded (or not) before it gets here: see ./forward.ts.
+        const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })
         return c.json({ offsets }, acks === '0' ? 202 : 200)
       }
       const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression })

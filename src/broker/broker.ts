@@ -50,6 +50,11 @@ export interface BrokerOptions {
   onPartitionOpen?: (p: Partition, topic: TopicRecord) => void
   /** Where producer ids come from: this node's meta.db by default, the cluster's metadata store in a cluster. */
   producerIds?: ProducerIdService
+  /**
+   * A cluster's one hop: records for a partition another broker leads go there (its partition
+   * produce route) instead of failing with NOT_LEADER_OR_FOLLOWER. Resolves to the base offset.
+   */
+  forwardProduce?: (topic: string, partition: number, records: NewRecord[], acks: Acks) => Promise<number | null>
 }
 
 /** Issues idempotent producer ids and epochs (KIP-98 InitProducerId). */
@@ -85,6 +90,8 @@ export interface ProduceRecord extends NewRecord {
 export interface ProduceOptions {
   /** The producer's compression (used when the topic's compression.type is `producer`). */
   compression?: ProduceCompression
+  /** Never hand records on to another broker (the request names its partition, or was forwarded already). */
+  noForward?: boolean
 }
 
 export interface ProducerId {
@@ -382,6 +389,20 @@ export class Broker {
     })
     if (usedSticky) this.sticky.onNewBatch(topicName, n)
 
+    // A partition led elsewhere: its records go to the leader in one request (one hop).
+    const forward = this.options.forwardProduce
+    const remote: Array<Promise<void>> = []
+    const offsets: Array<{ partition: number; offset: number | null }> = new Array(records.length)
+    for (const [p, indexes] of [...byPartition]) {
+      const role = topic.partitions[p]!.role
+      if (!forward || options.noForward || !role || role.leads) continue
+      byPartition.delete(p)
+      remote.push(
+        forward(topicName, p, indexes.map((i) => records[i]!), acks).then((base) => {
+          indexes.forEach((i, j) => (offsets[i] = { partition: p, offset: base === null ? null : base + j }))
+        }),
+      )
+    }
     if (acks === 'all') for (const p of byPartition.keys()) topic.partitions[p]!.role?.checkInSyncReplicas()
     const plans: Array<{ partition: Partition; indexes: number[][]; requests: AppendRequest[] }> = []
     for (const [p, indexes] of byPartition) {
@@ -397,10 +418,11 @@ export class Broker {
     )
     if (acks === '0') {
       for (const a of appends) a.then((rs) => rs.forEach((r) => this.countResult(topicName, r))).catch(() => {})
+      for (const r of remote) r.catch(() => {})
       return assigned.map((partition) => ({ partition, offset: null }))
     }
-    const offsets: Array<{ partition: number; offset: number | null }> = new Array(records.length)
     const results = await Promise.all(appends)
+    await Promise.all(remote)
     if (acks === 'all') await this.awaitCommitted(results.map((rs, k) => ({ partition: plans[k]!.partition, results: rs })))
     let firstError: EdgelogError | undefined
     results.forEach((rs, k) => {

@@ -51,6 +51,8 @@ interface CommitWaiter {
  * is the whole ISR and everything appended is committed at once.
  */
 export interface ReplicaRole {
+  /** True while this replica is the partition's leader (its lease aside). */
+  readonly leads: boolean
   /** Throws NOT_LEADER_OR_FOLLOWER unless this replica leads the partition right now. */
   checkLeader(): void
   /** acks=all: throws NOT_ENOUGH_REPLICAS while the ISR is smaller than min.insync.replicas. */

@@ -4,6 +4,8 @@ import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
+import { DEFAULT_CLUSTER_CONFIG } from '../cluster/broker-agent.ts'
+import { DEFAULT_REPLICATION_CONFIG } from '../replication/config.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
@@ -34,6 +36,16 @@ export const ServeOptionsSchema = z
     'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
     'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
     'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
+    // Cluster mode (issue 5): without --etcd the node is a cluster of one.
+    etcd: z.string().min(1).optional(),
+    advertise: z.string().url().optional(),
+    'peer-token': z.string().min(16).max(1024).optional(),
+    'lease-ttl-seconds': int(2, 300).default(DEFAULT_CLUSTER_CONFIG.leaseTtlSeconds),
+    'metadata-interval-ms': int(10, 60_000).default(DEFAULT_CLUSTER_CONFIG.metadataIntervalMs),
+    'replica-lag-time-max-ms': int(100, 600_000).default(DEFAULT_REPLICATION_CONFIG.replicaLagTimeMaxMs),
+    'replica-fetch-max-bytes': int(1024, 64 * 1024 * 1024).default(DEFAULT_REPLICATION_CONFIG.replicaFetchMaxBytes),
+    'replica-fetch-wait-max-ms': int(0, 30_000).default(DEFAULT_REPLICATION_CONFIG.replicaFetchWaitMaxMs),
+    'request-timeout-ms': int(100, 600_000).default(DEFAULT_BROKER_OPTIONS.requestTimeoutMs),
   })
   .strict()
   .refine((o) => o['group-min-session-timeout-ms'] <= o['group-max-session-timeout-ms'], {
@@ -53,7 +65,13 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
                     [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
-  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.
+                    [--etcd http://127.0.0.1:2379[,...] --advertise URL] [--peer-token T]
+                    [--lease-ttl-seconds 6] [--metadata-interval-ms 250] [--replica-lag-time-max-ms 10000]
+                    [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
+  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync;
+  EDGELOG_ETCD and EDGELOG_PEER_TOKEN those of --etcd and --peer-token.
+  --etcd joins a cluster (--node-id unique per broker; --advertise is how the others reach it,
+  http://HOST:PORT by default); without it the node is a cluster of one.
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
@@ -79,6 +97,8 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   if (flags.port === undefined && env.PORT) flags.port = env.PORT
   if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
   if (flags.fsync === undefined && env.EDGELOG_FSYNC) flags.fsync = env.EDGELOG_FSYNC
+  if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
+  if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

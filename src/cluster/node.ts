@@ -4,11 +4,11 @@
 // store, the replica transport, storage and the clock all come in from outside, so the same
 // class runs in `edgelog serve --etcd` and in the deterministic simulation.
 import type { StorageProvider } from '../../storage/driver.ts'
-import { Broker, type BrokerOptions, type TopicDescription } from '../broker/broker.ts'
+import { Broker, type BrokerOpenOptions, type TopicDescription } from '../broker/broker.ts'
 import type { TopicRecord } from '../broker/metadata.ts'
 import type { Partition } from '../broker/partition.ts'
 import { validateTopicName } from '../broker/names.ts'
-import { effectiveConfig, validateTopicConfig } from '../broker/topic-config.ts'
+import { effectiveConfig, validateConfigDeletes, validateTopicConfig } from '../broker/topic-config.ts'
 import type { Runtime } from '../core/clock.ts'
 import { EdgelogError, fail } from '../core/errors.ts'
 import { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from '../replication/config.ts'
@@ -21,7 +21,7 @@ import { assignReplicas } from './election.ts'
 import { withStoreErrors, type MetaStore, type TxnOp } from './meta-store.ts'
 import { NodeState } from './node-state.ts'
 import { ClusterProducerIds } from './producer-ids.ts'
-import { brokerKey, parseSnapshot, partitionKey, PARTITIONS, ROOT, topicKey, type PartitionState } from './state.ts'
+import { brokerKey, parseJson, parseSnapshot, partitionKey, PARTITIONS, ROOT, topicKey, TopicRecordSchema, type PartitionState } from './state.ts'
 
 /** etcd refuses transactions of more than 128 operations (--max-txn-ops); topic creation stays below. */
 const MAX_TXN_OPS = 100
@@ -35,8 +35,9 @@ export interface ClusterNodeOptions {
   storage: StorageProvider
   runtime: Runtime
   store: MetaStore
-  transport: ReplicaTransport
-  broker?: Partial<BrokerOptions>
+  /** How followers reach leaders; a function gets the broker's view of the cluster (advertised URLs). */
+  transport: ReplicaTransport | ((agent: BrokerAgent) => ReplicaTransport)
+  broker?: BrokerOpenOptions
   replication?: Partial<ReplicationConfig>
   cluster?: Partial<ClusterConfig>
   log?: (message: string) => void
@@ -83,7 +84,8 @@ export class ClusterNode {
     })
     // The manager needs the broker's metrics registry, so the partitions Broker.open found in
     // meta.db get their roles right after it (synchronously: nothing is served in between).
-    replicas = new ReplicaManager(opts.runtime, agent, opts.transport, replication, broker.metrics, opts.replicaEvents)
+    const transport = typeof opts.transport === 'function' ? opts.transport(agent) : opts.transport
+    replicas = new ReplicaManager(opts.runtime, agent, transport, replication, broker.metrics, opts.replicaEvents)
     replicas.bind(broker)
     for (const [p, record] of opened) replicas.attach(p, record)
     const controller = new Controller(agent, store, opts.runtime, broker.metrics, opts.onElection)
@@ -185,6 +187,29 @@ export class ClusterNode {
     )
     if (!r.succeeded) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' changed while it was being deleted; try again`)
     this.agent.requestRefresh()
+  }
+
+  /** Kafka's incremental alter configs, for the whole cluster: CAS on the topic's record. */
+  async alterTopicConfig(name: string, set: Record<string, unknown>, remove: string[]): Promise<void> {
+    this.checkOpen()
+    const overrides = validateTopicConfig(set)
+    validateConfigDeletes(remove)
+    for (const key of remove) if (key in overrides) fail('INVALID_CONFIG', `topic config '${key}' is both set and deleted`)
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const kv = await this.store.get(topicKey(name))
+      const record = kv ? parseJson(TopicRecordSchema, kv.value) : undefined
+      if (!kv || !record) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`)
+      const config = { ...record.config, ...overrides }
+      for (const key of remove) delete config[key]
+      const minIsr = Number(effectiveConfig(config)['min.insync.replicas'])
+      if (minIsr > record.replicationFactor) fail('INVALID_CONFIG', `min.insync.replicas ${minIsr} is more than the replication factor ${record.replicationFactor}`)
+      const r = await this.store.txn([{ key: kv.key, modRevision: kv.modRevision }], [{ op: 'put', key: kv.key, value: JSON.stringify({ ...record, config }) }])
+      if (r.succeeded) {
+        this.agent.requestRefresh()
+        return
+      }
+    }
+    fail('THROTTLED', `topic '${name}' changed too often while its config was being altered; try again`)
   }
 
   /** The URL of the broker leading the partition, when another broker leads it. */

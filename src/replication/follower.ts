@@ -5,9 +5,13 @@ import type { Partition } from '../broker/partition.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import type { PartitionReplica } from './replica.ts'
 
+const LOG_EVERY_MS = 10_000
+
 export class PartitionFollower {
   private stopped = false
   private sleeping: { resolve: () => void; timer: TimerHandle } | undefined
+  private lastFailure = ''
+  private lastFailureLoggedAt = -Infinity
 
   constructor(
     private readonly replica: PartitionReplica,
@@ -42,7 +46,7 @@ export class PartitionFollower {
         else if (outcome === 'retry') await this.sleep()
       } catch (err) {
         if (this.stopped) return
-        this.replica.cluster.log(`${this.replica.name}: replica fetch from ${this.leaderId} failed: ${(err as Error).message}`)
+        this.logFailure(err as Error)
         await this.sleep()
       }
     }
@@ -136,6 +140,15 @@ export class PartitionFollower {
     const hw = Math.min(resp.highWatermark, log.logEndOffset)
     if (hw > this.partition.highWatermark) this.partition.setHighWatermark(hw)
     return 'ok'
+  }
+
+  /** One line per kind of failure, again at most every LOG_EVERY_MS while it lasts: a dead leader is not a log flood. */
+  private logFailure(err: Error): void {
+    const now = this.replica.runtime.clock.monotonic()
+    if (err.message === this.lastFailure && now - this.lastFailureLoggedAt < LOG_EVERY_MS) return
+    this.lastFailure = err.message
+    this.lastFailureLoggedAt = now
+    this.replica.cluster.log(`${this.replica.name}: replica fetch from ${this.leaderId} failed: ${err.message}`)
   }
 
   private onError(code: string): void {

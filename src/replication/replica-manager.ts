@@ -94,7 +94,9 @@ export class ReplicaManager {
       broker.ensureTopic(record)
       for (let i = 0; i < record.partitions; i++) {
         const state = snap.partitions.get(key(record.name, i))
-        if (state) this.replicas.get(key(record.name, i))?.applyState(state.value, state.modRevision)
+        const replica = this.replicas.get(key(record.name, i))
+        replica?.updateTopic(record)
+        if (state) replica?.applyState(state.value, state.modRevision)
       }
     }
   }

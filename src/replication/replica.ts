@@ -30,7 +30,7 @@ export class PartitionReplica implements ReplicaRole {
 
   constructor(
     readonly partition: Partition,
-    private readonly record: TopicRecord,
+    private record: TopicRecord,
     readonly runtime: Runtime,
     readonly cluster: ClusterAccess,
     readonly transport: ReplicaTransport,
@@ -75,6 +75,10 @@ export class PartitionReplica implements ReplicaRole {
 
   // ---- ReplicaRole (the broker's view) ----
 
+  get leads(): boolean {
+    return this.leader !== undefined
+  }
+
   checkLeader(): void {
     if (!this.leader) {
       const leader = this.state?.leader ?? -1
@@ -112,6 +116,11 @@ export class PartitionReplica implements ReplicaRole {
   }
 
   // ---- state from the store ----
+
+  /** The topic's record as the cluster has it now (configs change: min.insync.replicas). */
+  updateTopic(record: TopicRecord): void {
+    if (record.topicId === this.record.topicId) this.record = record
+  }
 
   /** Applies the partition's state as read from the store at `revision` (older states are ignored). */
   applyState(state: PartitionState, revision: number): void {
