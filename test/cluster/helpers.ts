@@ -82,8 +82,8 @@ export async function startCluster(n = 3, extraArgs: string[] = []): Promise<Tes
   const brokers: ClusterBroker[] = Array.from({ length: n }, (_, i) => ({
     id: i + 1,
     dataDir: tempDir(`edgelog-b${i + 1}-`),
-    server: undefined,
-    url() {
+    server: undefined as TestServer | undefined,
+    url(this: ClusterBroker) {
       if (!this.server) throw new Error(`broker ${this.id} is down`)
       return this.server.url
     },
@@ -96,7 +96,9 @@ export async function startCluster(n = 3, extraArgs: string[] = []): Promise<Tes
       b.server = await startServer({ dataDir: b.dataDir, args: ['--node-id', String(id), '--etcd', etcd.url, ...CLUSTER_ARGS, ...extraArgs] })
     },
     any() {
-      return brokers.find((b) => b.server)!.url()
+      const up = brokers.filter((b) => b.server !== undefined)
+      if (up.length === 0) throw new Error('every broker is down')
+      return up[0]!.url()
     },
     async stop() {
       for (const b of brokers) {

@@ -258,6 +258,12 @@ describe('cluster on real processes (three brokers, etcd)', () => {
     assert.equal(wrong.status, 401)
     const malformed = await api(c.any(), '/internal/v1/replica/fetch', { method: 'POST', json: { replicaId: -1 }, headers: { authorization: 'Bearer a-peer-token-of-16+chars' } })
     assert.equal(malformed.status, 400)
+    // Configs change cluster-wide, validated against the replication factor.
+    const alter = await api(c.brokers[2]!.url(), '/v1/topics/spread/config', { method: 'PATCH', json: { set: { 'min.insync.replicas': '3' } } })
+    assert.equal(alter.status, 200, JSON.stringify(alter.body))
+    for (const b of c.brokers) await eventually(`broker ${b.id} has the new config`, () => api(b.url(), '/v1/topics/spread'), (x) => x.body.config['min.insync.replicas'] === '3')
+    const tooHigh = await api(c.any(), '/v1/topics/spread/config', { method: 'PATCH', json: { set: { 'min.insync.replicas': '4' } } })
+    assert.equal(tooHigh.body.error.code, 'INVALID_CONFIG')
     const del = await api(c.brokers[1]!.url(), '/v1/topics/spread', { method: 'DELETE' })
     assert.equal(del.status, 200)
     for (const b of c.brokers) await eventually(`broker ${b.id} dropped the topic`, () => api(b.url(), '/v1/topics/spread'), (x) => x.status === 404)
