@@ -73,7 +73,7 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })
         return c.json({ offsets }, acks === '0' ? 202 : 200)
       }
-      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression })
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression, noForward: true })
       const offsets = records.map((_, i) => ({ partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
       return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
     })

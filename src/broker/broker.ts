@@ -54,7 +54,13 @@ export interface BrokerOptions {
    * A cluster's one hop: records for a partition another broker leads go there (its partition
    * produce route) instead of failing with NOT_LEADER_OR_FOLLOWER. Resolves to the base offset.
    */
-  forwardProduce?: (topic: string, partition: number, records: NewRecord[], acks: Acks) => Promise<number | null>
+  forwardProduce?: (
+    topic: string,
+    partition: number,
+    records: NewRecord[],
+    acks: Acks,
+    producer?: ProducerId,
+  ) => Promise<{ baseOffset: number | null; duplicate: boolean }>
 }
 
 /** Issues idempotent producer ids and epochs (KIP-98 InitProducerId). */
@@ -398,7 +404,7 @@ export class Broker {
       if (!forward || options.noForward || !role || role.leads) continue
       byPartition.delete(p)
       remote.push(
-        forward(topicName, p, indexes.map((i) => records[i]!), acks).then((base) => {
+        forward(topicName, p, indexes.map((i) => records[i]!), acks).then(({ baseOffset: base }) => {
           indexes.forEach((i, j) => (offsets[i] = { partition: p, offset: base === null ? null : base + j }))
         }),
       )
@@ -460,6 +466,12 @@ export class Broker {
     const config = effectiveConfig(topic.record.config)
     const codec = writeCompression(config['compression.type']!, options.compression)
     this.checkKeys(topicName, config, records)
+    const forward = this.options.forwardProduce
+    if (forward && !options.noForward && partition.role && !partition.role.leads) {
+      // Led elsewhere (a WebSocket publish to a follower, say): one hop, with the producer fields.
+      const r = await forward(topicName, index, records, acks, producer)
+      return { partition: index, ...r }
+    }
     if (acks === 'all') partition.role?.checkInSyncReplicas()
     const current = await this.producerIds.currentEpoch(producer.id, producer.epoch)
     if (current === undefined) fail('UNKNOWN_PRODUCER_ID', `producer id ${producer.id} was not issued by this node`)

@@ -18,7 +18,13 @@ export interface ForwardOptions {
 
 /** Broker.produce's forwardProduce: records for a partition led elsewhere, as that partition's produce request. */
 export function forwardProduce(opts: ForwardOptions) {
-  return async (topic: string, partition: number, records: NewRecord[], acks: Acks): Promise<number | null> => {
+  return async (
+    topic: string,
+    partition: number,
+    records: NewRecord[],
+    acks: Acks,
+    producer?: { id: number; epoch: number; sequence: number },
+  ): Promise<{ baseOffset: number | null; duplicate: boolean }> => {
     const url = opts.leaderUrl(topic, partition)
     if (!url) throw new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition} has no leader this broker can reach right now`)
     const dec = new TextDecoder()
@@ -29,6 +35,7 @@ export function forwardProduce(opts: ForwardOptions) {
         headers: r.headers ? Object.fromEntries(r.headers.map((h) => [h.key, h.value === null ? null : dec.decode(h.value)])) : undefined,
         timestamp: r.timestamp,
       })),
+      ...(producer ? { producer } : {}),
     }
     let res: Response
     try {
@@ -43,10 +50,10 @@ export function forwardProduce(opts: ForwardOptions) {
     }
     const text = await res.text()
     if (text.length > opts.maxResponseBytes) throw new EdgelogError('INTERNAL', 'the leader answered too much')
-    const json = JSON.parse(text) as { offsets?: Array<{ offset: number | null }>; error?: { code: ErrorCode; message: string } }
+    const json = JSON.parse(text) as { offsets?: Array<{ offset: number | null }>; duplicate?: boolean; error?: { code: ErrorCode; message: string } }
     if (!res.ok || !json.offsets) {
       throw new EdgelogError(json.error?.code ?? 'INTERNAL', json.error?.message ?? `the leader of ${topic}-${partition} answered ${res.status}`)
     }
-    return json.offsets[0]?.offset ?? null
+    return { baseOffset: json.offsets[0]?.offset ?? null, duplicate: json.duplicate === true }
   }
 }

@@ -251,6 +251,23 @@ describe('cluster on real processes (three brokers, etcd)', () => {
       for (let p = 0; p < 3; p++) total += (await readAll(b.url(), 'spread', p)).length
       assert.equal(total, 30, `broker ${b.id} serves every partition`)
     }
+    // A WebSocket publish to a broker that does not lead the partition goes one hop too, with
+    // its producer fields: the retry is still recognised as a duplicate.
+    const follower = c.brokers.find((b) => b.id !== ps[0]!.leader)!
+    const producer = (await api(follower.url(), '/v1/producers', { method: 'POST' })).body
+    const ws = new WebSocket(`${follower.url().replace('http', 'ws')}/v1/ws`)
+    const answers: Array<Record<string, unknown>> = []
+    ws.onmessage = (e) => answers.push(JSON.parse(String(e.data)))
+    await new Promise((res, rej) => ((ws.onopen = res), (ws.onerror = rej)))
+    const pub = (id: string) =>
+      ws.send(JSON.stringify({ op: 'pub', id, topic: 'spread', partition: 0, value: 'over-ws', acks: 'all', producer: { id: producer.producerId, epoch: producer.producerEpoch, sequence: 0 } }))
+    pub('a')
+    await eventually('the publish is acknowledged', async () => answers.length, (n) => n >= 1)
+    pub('b')
+    await eventually('the retry is answered', async () => answers.length, (n) => n >= 2)
+    ws.close()
+    assert.equal(answers[0]!.op, 'ack', JSON.stringify(answers))
+    assert.deepEqual([answers[1]!.op, answers[1]!.offset, answers[1]!.duplicate], ['ack', answers[0]!.offset, true], JSON.stringify(answers))
     // Broker-to-broker routes want the peer token.
     const fetch = await api(c.any(), '/internal/v1/replica/fetch', { method: 'POST', json: {} })
     assert.equal(fetch.status, 401)
