@@ -10,6 +10,14 @@ const SEEDS = 500
 const CHUNK = 50
 
 describe('simulation', () => {
+  test('a seed replays exactly: the same events, the same trace (what the replay command relies on)', async () => {
+    const a = await runSeed(77, { trace: true })
+    const b = await runSeed(77, { trace: true })
+    assert.ok(a.trace.length > 50 && a.events > 500)
+    assert.equal(a.events, b.events)
+    assert.deepEqual(a.trace, b.trace)
+  })
+
   for (let from = 1; from <= SEEDS; from += CHUNK) {
     test(`seeds ${from}–${from + CHUNK - 1} keep every invariant`, async () => {
       const failures: string[] = []
