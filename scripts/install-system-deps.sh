@@ -3,9 +3,11 @@
 # Idempotent: installs only what is missing, and runs `apt-get update` at most once.
 #   chromium    — the real browser of test/browser/ (driven by playwright-core, headless)
 #   etcd-server — the cluster metadata store of test/cluster/ (three brokers and a real etcd)
+#   g++, make, python3 — node-gyp compiles better-sqlite3 (the Node 20 SQLite driver) during
+#                        `npm install`: there is no prebuilt binary without GitHub access
 set -euo pipefail
 
-packages=(chromium etcd-server)
+packages=(chromium etcd-server g++ make python3)
 
 missing=()
 for package in "${packages[@]}"; do

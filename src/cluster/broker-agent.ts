@@ -45,6 +45,7 @@ export class BrokerAgent implements ClusterAccess {
   constructor(
     private readonly store: MetaStore,
     private readonly runtime: Runtime,
+    /** Mutable until start(): the URL may be known only once the server listens. */
     readonly registrationValue: BrokerRegistration,
     readonly config: ClusterConfig,
     private readonly logger: (message: string) => void,

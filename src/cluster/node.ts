@@ -62,6 +62,17 @@ export class ClusterNode {
 
   /** Opens the node's storage, registers with the cluster and applies its metadata once. */
   static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = ClusterNode.open(opts)
+    await node.join()
+    return node
+  }
+
+  /**
+   * Opens storage, the broker and the replica roles without contacting the cluster yet: a
+   * server can listen first (its advertised URL may need the port it got), then join().
+   * Until then every partition answers NOT_LEADER_OR_FOLLOWER.
+   */
+  static open(opts: ClusterNodeOptions): ClusterNode {
     const log = opts.log ?? (() => {})
     const store = withStoreErrors(opts.store)
     const replication = { ...DEFAULT_REPLICATION_CONFIG, ...opts.replication }
@@ -91,9 +102,13 @@ export class ClusterNode {
     const controller = new Controller(agent, store, opts.runtime, broker.metrics, opts.onElection)
     agent.onSnapshot((snap) => replicas!.applySnapshot(snap))
     agent.onSnapshot((snap) => controller.onSnapshot(snap))
-    const node = new ClusterNode(opts.nodeId, broker, replicas, agent, controller, nodeState, store, opts.runtime)
-    await agent.start()
-    return node
+    return new ClusterNode(opts.nodeId, broker, replicas, agent, controller, nodeState, store, opts.runtime)
+  }
+
+  /** Registers with the cluster (under `advertisedUrl` if given now) and applies its metadata once. */
+  async join(advertisedUrl?: string): Promise<void> {
+    if (advertisedUrl !== undefined) this.agent.registrationValue.url = advertisedUrl
+    await this.agent.start()
   }
 
   get incarnation(): number {

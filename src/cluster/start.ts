@@ -14,7 +14,6 @@ import { ClusterNode } from './node.ts'
 
 export interface ClusterStartOptions {
   nodeId: number
-  advertisedUrl: string
   etcd: string[]
   storage: StorageProvider
   runtime: Runtime
@@ -32,13 +31,14 @@ export interface ClusterStartOptions {
 /** Largest replica fetch answer: replica.fetch.max.bytes plus one batch of the largest max.message.bytes. */
 const MAX_FETCH_ANSWER_BYTES = 64 * 1024 * 1024
 
-export async function startClusterNode(opts: ClusterStartOptions): Promise<{ node: ClusterNode; api: ClusterApi }> {
+/** Opens the broker as a cluster member; `node.join(url)` once the server listens. */
+export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode; api: ClusterApi } {
   const replication = { ...DEFAULT_REPLICATION_CONFIG, ...opts.replication }
   let node: ClusterNode | undefined
   const leaderUrl = (topic: string, partition: number) => node?.leaderUrl(topic, partition)
-  node = await ClusterNode.start({
+  node = ClusterNode.open({
     nodeId: opts.nodeId,
-    advertisedUrl: opts.advertisedUrl,
+    advertisedUrl: '',
     storage: opts.storage,
     runtime: opts.runtime,
     store: new EtcdMetaStore({ endpoints: opts.etcd }),

@@ -4,8 +4,8 @@
 // every database back to its last durable copy — losing what was never fsynced. With
 // fsync=always every commit is durable, so a power loss loses nothing committed.
 import { Database } from 'bun:sqlite'
-import { BunSqliteDriver } from '../../storage/bun-sqlite.ts'
 import type { FsyncPolicy, SqlDriver, StorageProvider } from '../../storage/driver.ts'
+import { SyncSqliteDriver, type NativeDatabase } from '../../storage/sync-driver.ts'
 
 interface SimFile {
   live: Database
@@ -13,7 +13,10 @@ interface SimFile {
 }
 
 /** A driver whose close() leaves the in-memory database alone: it is the disk. */
-class SimDriver extends BunSqliteDriver {
+class SimDriver extends SyncSqliteDriver {
+  constructor(db: Database) {
+    super(db as unknown as NativeDatabase, () => db.inTransaction)
+  }
   override close(): void {}
 }
 
