@@ -6,6 +6,7 @@ import { sseResponse } from '../fanout/sse.ts'
 import { readJson } from './body.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
 import { mountCluster, type ClusterApi } from './cluster.ts'
+import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
@@ -50,5 +51,6 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
   app.route('/', clientBundleRoutes())
+  app.route('/', consoleRoutes())
   return app
 }
