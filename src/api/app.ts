@@ -6,6 +6,7 @@ import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import { limitBodyTime, readJson } from './body.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
+import { mountCluster, type ClusterApi } from './cluster.ts'
 import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
@@ -30,6 +31,8 @@ export interface AppOptions {
   security?: SecurityGate
   /** Live subscriptions: serves SSE at /v1/topics/{topic}/sse (WebSocket upgrades are the runtime's). */
   fanout?: FanoutHub
+  /** Cluster mode: topic admin through the metadata store, replica routes, forwarding to leaders. */
+  cluster?: ClusterApi
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
@@ -66,13 +69,14 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
     const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
     const principal = securityOf(c).principal
-    return c.json(broker.initProducer(body.producerId, principal.id, isAdmin(principal)))
+    return c.json(await broker.initProducer(body.producerId, principal.id, isAdmin(principal)))
   })
   const fanout = options.fanout
   if (fanout) {
     // The stream holds the caller's per-IP and per-principal slots until it ends.
     app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic'), securityOf(c).retain()))
   }
+  if (options.cluster) mountCluster(app, options.cluster, limits)
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))

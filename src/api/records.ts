@@ -79,7 +79,7 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
       const security = securityOf(c)
       security.checkProduceBytes()
       const { records, producer } = await readProduceBody(c.req.raw, broker, limits, true)
-      if (producer) broker.checkProducerOwner(producer.id, security.principal.id, isAdmin(security.principal))
+      if (producer) await broker.checkProducerOwner(producer.id, security.principal.id, isAdmin(security.principal))
       security.chargeProduceBytes(recordBytes(records))
       for (const r of records) {
         if (r.partition !== undefined && r.partition !== partition) {
@@ -88,10 +88,11 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         r.partition = partition
       }
       if (!producer) {
-        const offsets = await broker.produce(topic, records, acks, { compression })
+        // A partition's own route is forwarded (or not) before it gets here: see ./forward.ts.
+        const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })
         return c.json({ offsets }, acks === '0' ? 202 : 200)
       }
-      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression })
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression, noForward: true })
       const offsets = records.map((_, i) => ({ partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
       return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
     })

@@ -5,6 +5,8 @@ import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { MAX_CLOCK_SKEW_SEC } from '../auth/jwt.ts'
 import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
+import { DEFAULT_CLUSTER_CONFIG } from '../cluster/broker-agent.ts'
+import { DEFAULT_REPLICATION_CONFIG } from '../replication/config.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true')
@@ -57,6 +59,16 @@ export const ServeOptionsSchema = z
     'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
     'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
     'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
+    // Cluster mode (issue 5): without --etcd the node is a cluster of one.
+    etcd: z.string().min(1).optional(),
+    advertise: z.string().url().optional(),
+    'peer-token': z.string().min(16).max(1024).optional(),
+    'lease-ttl-seconds': int(2, 300).default(DEFAULT_CLUSTER_CONFIG.leaseTtlSeconds),
+    'metadata-interval-ms': int(10, 60_000).default(DEFAULT_CLUSTER_CONFIG.metadataIntervalMs),
+    'replica-lag-time-max-ms': int(100, 600_000).default(DEFAULT_REPLICATION_CONFIG.replicaLagTimeMaxMs),
+    'replica-fetch-max-bytes': int(1024, 64 * 1024 * 1024).default(DEFAULT_REPLICATION_CONFIG.replicaFetchMaxBytes),
+    'replica-fetch-wait-max-ms': int(0, 30_000).default(DEFAULT_REPLICATION_CONFIG.replicaFetchWaitMaxMs),
+    'request-timeout-ms': int(100, 600_000).default(DEFAULT_BROKER_OPTIONS.requestTimeoutMs),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -69,6 +81,11 @@ export const ServeOptionsSchema = z
         if (o[flag] !== undefined) ctx.addIssue({ code: 'custom', path: [flag], message: 'needs --jwt-secret, --jwt-public-key or --jwks' })
       }
       if (o['allow-anonymous']) ctx.addIssue({ code: 'custom', path: ['allow-anonymous'], message: 'needs --jwt-secret, --jwt-public-key or --jwks' })
+    }
+    // Replica routes (/internal/v1/) answer to the peer token, not to client tokens: a cluster
+    // that authenticates its clients must authenticate its brokers too (RELIABILITY §5.4 #9).
+    if (auth && o.etcd !== undefined && o['peer-token'] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['peer-token'], message: 'a cluster (--etcd) with --jwt-* authentication needs --peer-token for its replica routes' })
     }
     if (o['anonymous-acl'] !== undefined && !o['allow-anonymous']) {
       ctx.addIssue({ code: 'custom', path: ['anonymous-acl'], message: 'needs --allow-anonymous' })
@@ -94,15 +111,20 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
   live:             [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
                     [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
+  cluster:          [--etcd http://127.0.0.1:2379[,...] --advertise URL] [--peer-token T]
+                    [--lease-ttl-seconds 6] [--metadata-interval-ms 250] [--replica-lag-time-max-ms 10000]
+                    [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
+  --etcd joins a cluster (--node-id unique per broker; --advertise is how the others reach it,
+  http://HOST:PORT by default); without it the node is a cluster of one.
   security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
                     [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]
                     [--subscribe-token-secret SECRET] [--tls-cert FILE --tls-key FILE]
   quotas:           [--quota-produce-bytes-per-sec N] [--quota-requests-per-sec N]
                     [--max-connections-per-ip N] [--max-connections-per-principal N]
                     [--max-long-polls-per-principal N]
-  PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET set the
-  defaults of --port, --data, --fsync, --jwt-secret and --subscribe-token-secret (secrets in the
-  environment stay out of the process list).
+  PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_ETCD, EDGELOG_PEER_TOKEN, EDGELOG_JWT_SECRET and
+  EDGELOG_SUBSCRIBE_TOKEN_SECRET set the defaults of --port, --data, --fsync, --etcd, --peer-token,
+  --jwt-secret and --subscribe-token-secret (secrets in the environment stay out of the process list).
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
@@ -132,6 +154,8 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   if (flags['subscribe-token-secret'] === undefined && env.EDGELOG_SUBSCRIBE_TOKEN_SECRET) {
     flags['subscribe-token-secret'] = env.EDGELOG_SUBSCRIBE_TOKEN_SECRET
   }
+  if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
+  if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

@@ -210,7 +210,7 @@ export class WsSession {
     const access = this.access
     if (access) {
       requireTopic(access.principal, 'produce', f.topic)
-      if (f.producer) this.hub.broker.checkProducerOwner(f.producer.id, access.principal.id, isAdmin(access.principal))
+      if (f.producer) await this.hub.broker.checkProducerOwner(f.producer.id, access.principal.id, isAdmin(access.principal))
       access.checkProduceBytes()
     }
     const now = this.hub.runtime.clock.now()
