@@ -472,6 +472,9 @@ describe('configuration mistakes stop the node before it serves', () => {
     assert.match(priv.out, /private key/)
     assert.equal(serve(['--jwt-public-key', join(keyDir, 'missing.pem')]).code, 2)
     assert.equal(serve(['--tls-cert', join(keyDir, 'cert.pem')]).code, 2)
+    const cluster = serve(['--jwt-secret', SECRET, '--etcd', 'http://127.0.0.1:9'])
+    assert.equal(cluster.code, 2)
+    assert.match(cluster.out, /needs --peer-token/)
   })
 
   test('EDGELOG_JWT_SECRET switches authentication on without the secret on the command line', async () => {
