@@ -67,13 +67,15 @@ export interface PartitionRouter {
   /** The partition leader's URL, or undefined for the bootstrap URL. */
   leaderUrl(topic: string, partition: number): string | undefined
   /**
-   * The metadata for `topic` is stale: a request sent to `url` (undefined: the bootstrap) was
-   * refused with NOT_LEADER_OR_FOLLOWER, never answered (`unreachable`), or was forwarded.
+   * The metadata for `topic` may be stale: a request sent to `url` (undefined: the bootstrap)
+   * was refused with NOT_LEADER_OR_FOLLOWER, never answered, or answered through another broker.
    */
-  stale(topic: string, url: string | undefined, unreachable: boolean): void
+  stale(topic: string, url: string | undefined, reason: StaleReason): void
   /** Reads the topic's metadata again now. */
   refresh(topic: string): Promise<void>
 }
+
+export type StaleReason = 'not-leader' | 'unreachable' | 'forwarded'
 
 /** Set by a broker on an answer it got from the leader for us: our metadata is stale. */
 export const FORWARDED_BY_HEADER = 'x-edgelog-forwarded-by'
@@ -325,17 +327,19 @@ export class HttpClient {
       this.#call({
         ...call,
         options: { ...call.options, ...(url === undefined ? {} : { baseUrl: url }) },
-        // Answered through another broker although sent where the metadata said: stale.
-        ...(url === undefined ? {} : { onForwarded: () => router.stale(topic, url, false) }),
+        // Answered through another broker: the leader is elsewhere than we sent it.
+        onForwarded: () => router.stale(topic, url, 'forwarded'),
       })
     try {
       return await attempt(routed)
     } catch (error) {
       const failure = routingFailure(error, call.options?.signal)
       if (failure === undefined) throw error
-      router.stale(topic, routed, failure === 'unreachable')
-      if (!retry) throw error
+      router.stale(topic, routed, failure)
+      // Read the metadata before anyone retries (Kafka's producer waits for it too), so the
+      // retry goes to the new leader rather than through the bootstrap broker.
       await router.refresh(topic).catch(() => {})
+      if (!retry) throw error
       const next = router.leaderUrl(topic, partition)
       if (failure === 'unreachable' && routed === undefined && next === undefined) throw error
       return attempt(next)

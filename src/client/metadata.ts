@@ -5,7 +5,7 @@
 // had to forward), and bounded in the topics and brokers it remembers. A cluster of one lists no
 // brokers, so every request goes to the bootstrap URL, exactly as without routing.
 import { EdgelogError, isEdgelogError } from './errors.ts'
-import type { HttpClient, PartitionRouter } from './http.ts'
+import type { HttpClient, PartitionRouter, StaleReason } from './http.ts'
 import type { BrokerList, TopicDescription } from './schemas.ts'
 
 export const metadataMaxAgeMsDefault = 5 * 60_000
@@ -14,6 +14,11 @@ export const metadataMaxTopicsDefault = 1000
 export const metadataMaxBrokers = 1000
 /** How long a leader that could not be reached is passed over (its requests go to the bootstrap URL). */
 export const unreachableBackoffMsDefault = 5_000
+/**
+ * At most one refresh per topic this often on the hint that a broker forwarded our request
+ * (during a failover every request through the bootstrap broker is forwarded).
+ */
+export const forwardedRefreshIntervalMsDefault = 500
 
 interface Entry {
   partitions: number
@@ -26,6 +31,7 @@ export interface TopicMetadataOptions {
   maxAgeMs?: number
   maxTopics?: number
   unreachableBackoffMs?: number
+  forwardedRefreshIntervalMs?: number
   now?: () => number
 }
 
@@ -34,6 +40,9 @@ export class TopicMetadata implements PartitionRouter {
   readonly #maxAgeMs: number
   readonly #maxTopics: number
   readonly #unreachableMs: number
+  readonly #forwardedRefreshMs: number
+  /** Topic → when a forwarded answer last made us read its metadata again. Bounded like #entries. */
+  readonly #forwardedAt = new Map<string, number>()
   readonly #now: () => number
   readonly #entries = new Map<string, Entry>()
   readonly #loading = new Map<string, Promise<number>>()
@@ -49,6 +58,7 @@ export class TopicMetadata implements PartitionRouter {
     this.#maxAgeMs = options.maxAgeMs ?? metadataMaxAgeMsDefault
     this.#maxTopics = options.maxTopics ?? metadataMaxTopicsDefault
     this.#unreachableMs = options.unreachableBackoffMs ?? unreachableBackoffMsDefault
+    this.#forwardedRefreshMs = options.forwardedRefreshIntervalMs ?? forwardedRefreshIntervalMsDefault
     this.#now = options.now ?? Date.now
   }
 
@@ -95,9 +105,20 @@ export class TopicMetadata implements PartitionRouter {
     return url
   }
 
-  stale(topic: string, url: string | undefined, unreachable: boolean): void {
+  stale(topic: string, url: string | undefined, reason: StaleReason): void {
+    if (reason === 'forwarded') {
+      if (this.#brokers.size === 0) return
+      const at = this.#forwardedAt.get(topic)
+      if (at !== undefined && this.#now() - at < this.#forwardedRefreshMs) return
+      this.#forwardedAt.delete(topic)
+      this.#forwardedAt.set(topic, this.#now())
+      while (this.#forwardedAt.size > this.#maxTopics) this.#forwardedAt.delete(this.#forwardedAt.keys().next().value as string)
+      this.invalidate(topic)
+      this.#load(topic).catch(() => {})
+      return
+    }
     this.invalidate(topic)
-    if (unreachable && url !== undefined) this.#unreachable.set(url, this.#now() + this.#unreachableMs)
+    if (reason === 'unreachable' && url !== undefined) this.#unreachable.set(url, this.#now() + this.#unreachableMs)
     // The brokers may have changed too (a broker gone, one back under a new URL).
     this.#brokersAt = -Infinity
   }
