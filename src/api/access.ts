@@ -45,6 +45,8 @@ export const ACCESS_RULES: ReadonlyArray<readonly [Method[], string, Rule]> = [
   ],
   // The handler checks the token's mint grant against the topic asked for.
   [['POST'], '/v1/tokens/subscribe', authenticated],
+  // Broker addresses (Kafka's Metadata brokers): any authenticated client routes with them.
+  [['GET'], '/v1/brokers', authenticated],
   // The list is filtered to the groups the caller's grant names.
   [['GET'], '/v1/groups', authenticated],
   // Group routes check the group here and the topics they touch in the handler (Kafka: Read

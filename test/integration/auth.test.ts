@@ -236,6 +236,9 @@ describe('authorization (§5.4 items 5-8, 10)', () => {
     await expectStatus(await call('PATCH', `/v1/topics/${T.eu}/config`, { token: tokens.alice, json: {} }), 403, 'CLUSTER_AUTHORIZATION_FAILED')
     await expectStatus(await call('GET', '/v1/cluster/reassign', { token: tokens.alice }), 403, 'CLUSTER_AUTHORIZATION_FAILED')
     await expectStatus(await call('GET', '/v1/cluster/reassign', { token: tokens.admin }), 404, 'NOT_FOUND')
+    // Broker addresses are for every authenticated client (it routes with them), not only admins.
+    await expectStatus(await call('GET', '/v1/brokers', { token: tokens.bob }), 200)
+    await unauthorized(await call('GET', '/v1/brokers'), /^Bearer realm="edgelog"$/)
     await expectStatus(await call('POST', '/v1/topics', { token: tokens.admin, json: { name: 'tmp.admin' } }), 201)
     await expectStatus(await call('DELETE', '/v1/topics/tmp.admin', { token: tokens.admin }), 200)
   })
