@@ -27,6 +27,10 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     console.error((err as Error).message)
     process.exit(2)
   }
+  if (options.role === 'edge') {
+    const { serveEdge } = await import('./edge.ts')
+    return serveEdge(options, hooks)
+  }
   let originPolicy
   try {
     originPolicy = parseOriginPolicy(options['allowed-origins'])

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
+import { DEFAULT_EDGE_OPTIONS as EDGE } from '../edge/options.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 
@@ -27,8 +28,20 @@ export const ServeOptionsSchema = z
     'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
     'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
     'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
+    // An edge relay (src/edge/): --role edge with one or more --upstream brokers of its region.
+    role: z.enum(['broker', 'edge']).default('broker'),
+    upstream: z.array(z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })).max(16).default([]),
+    'outbox-bytes': int(64 * 1024, 1024 * 1024 * 1024 * 1024).default(EDGE.outboxBytes),
+    'relay-cache-bytes': int(16 * 1024, 1024 * 1024 * 1024).default(EDGE.relayCacheBytes),
+    'ship-batch-bytes': int(1024, 64 * 1024 * 1024).default(EDGE.shipBatchBytes),
+    'ack-timeout-ms': int(100, 10 * 60_000).default(EDGE.ackTimeoutMs),
+    'metadata-refresh-ms': int(100, 3600_000).default(EDGE.metadataRefreshMs),
   })
   .strict()
+  .superRefine((o, ctx) => {
+    if (o.role === 'edge' && o.upstream.length === 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'an edge needs at least one --upstream URL' })
+    if (o.role === 'broker' && o.upstream.length > 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only an edge (--role edge) has upstreams' })
+  })
 
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 
@@ -39,7 +52,12 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
                     [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
-  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync.
+                    [--role broker|edge] [--upstream URL [--upstream URL ...]] [--outbox-bytes N]
+                    [--relay-cache-bytes N] [--ship-batch-bytes N] [--ack-timeout-ms N]
+                    [--metadata-refresh-ms N]
+  PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync;
+  EDGELOG_ROLE and EDGELOG_UPSTREAM (comma-separated URLs) those of --role and --upstream.
+  --role edge: a relay near users that ships its outbox to the --upstream brokers (README, "Edge relays").
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
@@ -49,9 +67,12 @@ export class ServeHelp extends Error {
   }
 }
 
+/** Flags that may be given more than once; their values collect in order. */
+const REPEATABLE = new Set(['upstream'])
+
 /** Parses `--flag value` / `--flag=value` pairs; every flag of serve takes a value. */
 export function parseServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
-  const flags: Record<string, string> = {}
+  const flags: Record<string, string | string[]> = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--help' || arg === '-h') throw new ServeHelp()
@@ -60,11 +81,14 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
     if (value === undefined) throw new Error(`--${name} needs a value\n${SERVE_USAGE}`)
-    flags[name] = value
+    if (REPEATABLE.has(name)) flags[name] = [...((flags[name] as string[] | undefined) ?? []), value]
+    else flags[name] = value
   }
   if (flags.port === undefined && env.PORT) flags.port = env.PORT
   if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
   if (flags.fsync === undefined && env.EDGELOG_FSYNC) flags.fsync = env.EDGELOG_FSYNC
+  if (flags.role === undefined && env.EDGELOG_ROLE) flags.role = env.EDGELOG_ROLE
+  if (flags.upstream === undefined && env.EDGELOG_UPSTREAM) flags.upstream = env.EDGELOG_UPSTREAM.split(',').map((u) => u.trim()).filter(Boolean)
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
