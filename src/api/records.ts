@@ -12,8 +12,8 @@ function tooManyRecords(limits: ApiLimits) {
   return new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
 }
 
-/** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records. */
-async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, partitioned: boolean) {
+/** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records (an edge parses with it too). */
+export async function readProduceBody(req: Request, broker: Pick<Broker, 'runtime'>, limits: ApiLimits, partitioned: boolean) {
   const kind = bodyKind(req)
   const text = await readBodyText(req, limits.maxRequestBytes)
   const now = broker.runtime.clock.now()

@@ -3,14 +3,20 @@
 // topic metadata it learned) and by the region otherwise (proxy.ts).
 import { Hono } from 'hono'
 import type { Context } from 'hono'
+import { readJson } from '../api/body.ts'
 import { clientBundleRoutes } from '../api/client-bundle.ts'
 import { errorBody, errorResponse } from '../api/errors.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from '../api/limits.ts'
+import { parseAcks, parseCompression, parsePartition } from '../api/params.ts'
+import { readProduceBody } from '../api/records.ts'
+import { InitProducerSchema } from '../api/schemas.ts'
+import { EdgelogError } from '../core/errors.ts'
 import { isEdgelogError } from '../client/errors.ts'
 import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import type { EdgeNode } from './edge-node.ts'
 import type { TopicMeta } from './edge-store.ts'
+import { OutboxFullError } from './outbox.ts'
 import { proxyToUpstream } from './proxy.ts'
 
 export interface EdgeAppOptions {
@@ -28,7 +34,11 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
   const logError = options.logError ?? ((err: unknown) => console.error(err))
   const proxy = (c: Context, extraWaitMs = 0) => proxyToUpstream(edge.upstream, c.req.raw, { maxRequestBytes: limits.maxRequestBytes, extraWaitMs })
   const app = new Hono()
-  app.onError((err, c) => errorResponse(c, err, logError))
+  app.onError((err, c) => {
+    const res = errorResponse(c, err, logError)
+    if (err instanceof OutboxFullError) res.headers.set('retry-after', String(err.retryAfterSeconds))
+    return res
+  })
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
@@ -40,6 +50,44 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
   app.get('/metrics', (c) =>
     c.text(edge.metrics.render() + (options.extraMetrics?.() ?? ''), 200, { 'content-type': 'text/plain; version=0.0.4' }),
   )
+
+  // Produce: into this edge's outbox (acks 0 and 1 answer with offset null and where the record
+  // is held; acks=all waits for the regional offsets). Parsed and validated as a broker does.
+  app.post('/v1/producers', async (c) => {
+    const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
+    const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
+    return c.json(edge.initClientProducer(body.producerId))
+  })
+  app.post('/v1/topics/:topic/records', async (c) => {
+    const acks = parseAcks(c.req.query('acks'))
+    const compression = parseCompression(c.req.query('compression'))
+    const topic = c.req.param('topic')
+    await edge.checkTopicPartition(topic) // unknown topic: 404 before the body is read
+    const { records } = await readProduceBody(c.req.raw, edge, limits, false)
+    const offsets = await edge.produce(topic, records, acks, { compression })
+    return c.json({ offsets }, acks === '0' ? 202 : 200)
+  })
+  app.post('/v1/topics/:topic/partitions/:partition/records', async (c) => {
+    const acks = parseAcks(c.req.query('acks'))
+    const compression = parseCompression(c.req.query('compression'))
+    const topic = c.req.param('topic')
+    const partition = parsePartition(c.req.param('partition'))
+    await edge.checkTopicPartition(topic, partition)
+    const { records, producer } = await readProduceBody(c.req.raw, edge, limits, true)
+    for (const r of records) {
+      if (r.partition !== undefined && r.partition !== partition) {
+        throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
+      }
+      r.partition = partition
+    }
+    if (!producer) {
+      const offsets = await edge.produce(topic, records, acks, { compression })
+      return c.json({ offsets }, acks === '0' ? 202 : 200)
+    }
+    const r = await edge.produceIdempotent(topic, partition, records, acks, producer, { compression })
+    const offsets = r.offsets.map((offset) => (r.heldAt ? { partition, offset, heldAt: r.heldAt } : { partition, offset }))
+    return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
+  })
 
   // Topics: what the region says now; what this edge last learned when the region is away.
   app.get('/v1/topics', async (c) => {
