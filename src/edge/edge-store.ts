@@ -4,6 +4,7 @@
 import type { SqlDriver } from '../../storage/driver.ts'
 import { edgeMigrations } from '../../storage/migrations/index.ts'
 import { migrate } from '../../storage/migrate.ts'
+import { EdgelogError } from '../core/errors.ts'
 
 export type BrokerRef = number | string | null
 
@@ -57,6 +58,7 @@ const PRODUCER_KEY = 'producer'
 
 export class EdgeStore {
   private readonly sql
+  private closed = false
 
   constructor(private readonly db: SqlDriver) {
     migrate(db, edgeMigrations)
@@ -82,6 +84,7 @@ export class EdgeStore {
   // ---- upstream metadata ----
 
   topics(): TopicMeta[] {
+    this.checkOpen()
     const parts = new Map<string, PartitionMeta[]>()
     for (const r of this.db.prepare('SELECT * FROM upstream_partitions ORDER BY topic, partition').all()) {
       const t = String(r.topic)
@@ -109,6 +112,7 @@ export class EdgeStore {
 
   /** Replaces what is known of some topics and forgets others, in one transaction. */
   saveTopics(put: TopicMeta[], remove: string[] = []): void {
+    this.checkOpen()
     if (put.length === 0 && remove.length === 0) return
     this.db.transaction(() => {
       const delParts = this.db.prepare('DELETE FROM upstream_partitions WHERE topic = ?')
@@ -134,6 +138,7 @@ export class EdgeStore {
   // ---- the producer this edge ships as ----
 
   producer(): ProducerIdentity | undefined {
+    this.checkOpen()
     const row = this.sql.getState.get(PRODUCER_KEY)
     return row ? (JSON.parse(String(row.value)) as ProducerIdentity) : undefined
   }
@@ -143,6 +148,7 @@ export class EdgeStore {
    * the old one), every partition's sequence restarts at 0, in-flight batches included.
    */
   setProducer(p: ProducerIdentity, resetSequences: boolean): void {
+    this.checkOpen()
     this.db.transaction(() => {
       this.sql.putState.run(PRODUCER_KEY, JSON.stringify(p))
       if (resetSequences) {
@@ -154,6 +160,7 @@ export class EdgeStore {
   // ---- shipping cursors ----
 
   shipStates(): ShipState[] {
+    this.checkOpen()
     return this.db
       .prepare('SELECT * FROM ship_state ORDER BY topic, partition')
       .all()
@@ -170,11 +177,13 @@ export class EdgeStore {
   }
 
   putShipState(s: ShipState): void {
+    this.checkOpen()
     this.sql.putShip.run(s.topic, s.partition, s.nextOffset, s.nextSequence, s.inflight?.from ?? null, s.inflight?.to ?? null, s.inflight?.sequence ?? null)
   }
 
   /** Upstream confirmed `inflight` at `regionalBase`: the cursor moves past it and the range is remembered. */
   shipped(s: ShipState, confirmed: InflightBatch, regionalBase: number): void {
+    this.checkOpen()
     this.db.transaction(() => {
       this.putShipState(s)
       this.sql.putShipped.run(s.topic, s.partition, confirmed.from, confirmed.to, regionalBase)
@@ -184,6 +193,7 @@ export class EdgeStore {
 
   /** Where upstream put an outbox offset that shipped recently, if it is still remembered. */
   regionalOffset(topic: string, partition: number, outboxOffset: number): number | undefined {
+    this.checkOpen()
     const row = this.sql.findShipped.get(topic, partition, outboxOffset, outboxOffset)
     return row ? Number(row.regional_base) + (outboxOffset - Number(row.outbox_base)) : undefined
   }
@@ -192,6 +202,7 @@ export class EdgeStore {
 
   /** A new client producer id (epoch 0), or the next epoch of one this edge issued. */
   initClientProducer(now: number, existing?: number): ProducerIdentity | undefined {
+    this.checkOpen()
     return this.db.transaction(() => {
       if (existing !== undefined) {
         const row = this.db.prepare('SELECT producer_epoch FROM client_producers WHERE producer_id = ?').get(existing)
@@ -208,11 +219,18 @@ export class EdgeStore {
   }
 
   clientProducerEpoch(producerId: number): number | undefined {
+    this.checkOpen()
     const row = this.db.prepare('SELECT producer_epoch FROM client_producers WHERE producer_id = ?').get(producerId)
     return row ? Number(row.producer_epoch) : undefined
   }
 
   close(): void {
+    this.closed = true
     this.db.close()
+  }
+
+  /** Work that was in flight when the node closed must not write any more. */
+  private checkOpen(): void {
+    if (this.closed) throw new EdgelogError('SHUTTING_DOWN', 'the edge is shutting down')
   }
 }
