@@ -38,6 +38,13 @@ export interface EdgeProduceResult {
   heldAt?: HeldAt
 }
 
+/** What the relay fan-out (relay.ts) hears from the node. */
+export interface RelayHooks {
+  topicChanged(topic: TopicMeta, previous: TopicMeta | undefined): void
+  topicRemoved(name: string): void
+  isRelayed(topic: string): boolean
+}
+
 export interface EdgeNodeDeps {
   /** Databases of this edge: `edge` (metadata, shipping state) and `outbox/<topic>-<partition>`. */
   storage: StorageProvider
@@ -61,6 +68,7 @@ export class EdgeNode implements ShipperHost {
   private readonly storage: StorageProvider
   private readonly shippers = new Map<OutboxPartition, PartitionShipper>()
   private readonly sticky: StickyPartitioner
+  private relay: RelayHooks | undefined
   private closed = false
 
   private constructor(deps: EdgeNodeDeps) {
@@ -97,6 +105,11 @@ export class EdgeNode implements ShipperHost {
 
   static open(deps: EdgeNodeDeps): EdgeNode {
     return new EdgeNode(deps)
+  }
+
+  /** The relay fan-out, once it exists (it is built on this node). */
+  attachRelay(relay: RelayHooks): void {
+    this.relay = relay
   }
 
   /** Starts the metadata refresh and ships whatever the outbox holds. */
@@ -262,11 +275,17 @@ export class EdgeNode implements ShipperHost {
 
   // ---- metadata events ----
 
-  private topicChanged(_topic: TopicMeta, _previous: TopicMeta | undefined): void {}
+  private topicChanged(topic: TopicMeta, previous: TopicMeta | undefined): void {
+    this.relay?.topicChanged(topic, previous)
+  }
 
-  private topicRemoved(_name: string): void {}
+  private topicRemoved(name: string): void {
+    this.relay?.topicRemoved(name)
+  }
 
+  /** Topics described at every metadata refresh: those this edge ships or relays. */
   private isActive(topic: string): boolean {
+    if (this.relay?.isRelayed(topic)) return true
     for (const op of this.shippers.keys()) if (op.topic === topic) return true
     return false
   }

@@ -157,6 +157,23 @@ export class EdgeStore {
     })
   }
 
+  /** A small named value (the relay records which incarnation of a topic its cache holds). */
+  getState(key: string): string | undefined {
+    this.checkOpen()
+    const row = this.sql.getState.get(key)
+    return row ? String(row.value) : undefined
+  }
+
+  setState(key: string, value: string): void {
+    this.checkOpen()
+    this.sql.putState.run(key, value)
+  }
+
+  deleteState(key: string): void {
+    this.checkOpen()
+    this.db.prepare('DELETE FROM edge_state WHERE key = ?').run(key)
+  }
+
   // ---- shipping cursors ----
 
   shipStates(): ShipState[] {

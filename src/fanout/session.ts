@@ -8,10 +8,10 @@ import { toEdgelogError } from '../api/errors.ts'
 import { toProduceRecord } from '../api/record-json.ts'
 import { ackFrame, batchAckFrame, errFrame, okFrame } from './encode.ts'
 import type { ConnectionSlot, FanoutHub } from './hub.ts'
-import { planSubscription } from './plan.ts'
 import { parseClientFrame, type CommitFrame, type PubFrame, type SubFrame, type UnsubFrame } from './protocol.ts'
 import { CloseCode, type FanoutSocket } from './socket.ts'
 import { WsSubscription } from './ws-subscription.ts'
+import type { PubResult } from './node.ts'
 
 /** Without a drain event from the runtime, paused catch-up looks at the buffer this often. */
 const DRAIN_POLL_MS = 50
@@ -68,7 +68,7 @@ export class WsSession {
         this.takeControlToken()
         const run = frame.op === 'sub' ? () => this.subscribe(frame) : async () => this.unsubscribe(frame)
         this.control = this.control.then(run).catch((err) => this.answerError(frame.id, err))
-      } else if (frame.op === 'commit') this.commit(frame)
+      } else if (frame.op === 'commit') this.commit(frame).catch((err) => this.answerError(frame.id, err))
       else this.publish(frame).catch((err) => this.answerError(frame.id, err))
     } catch (err) {
       this.answerError(frame.id, err)
@@ -95,7 +95,7 @@ export class WsSession {
     if (this.subs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
       fail('TOO_MANY_SUBSCRIPTIONS', `a socket holds at most ${this.hub.limits.maxSubscriptionsPerSocket} subscriptions`)
     }
-    const plan = await planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
+    const plan = await this.hub.node.plan(f.topic, f.partitions, f.from ?? 'latest')
     if (this.closed) return
     const sub = new WsSubscription(this, f.id, plan)
     this.subs.set(f.id, sub)
@@ -114,9 +114,9 @@ export class WsSession {
     this.send(okFrame(f.id))
   }
 
-  private commit(f: CommitFrame): void {
+  private async commit(f: CommitFrame): Promise<void> {
     const group = validateGroupName(f.group)
-    this.hub.broker.commitOffsets(group, f.offsets)
+    await this.hub.node.commitOffsets(group, f.offsets)
     this.send(okFrame(f.id))
   }
 
@@ -136,23 +136,23 @@ export class WsSession {
       }
     }
     const acks = f.acks ?? '1'
-    const broker = this.hub.broker
+    const node = this.hub.node
     this.inflightPubs++
-    let offsets: Array<{ partition: number; offset: number | null }>
+    let offsets: PubResult[]
     let duplicate = false
     try {
       if (f.producer) {
-        const r = await broker.produceIdempotent(f.topic, f.partition!, records, acks, f.producer)
-        offsets = records.map((_, i) => ({ partition: r.partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
+        const r = await node.produceIdempotent(f.topic, f.partition!, records, acks, f.producer)
+        offsets = r.offsets.map((offset) => (r.heldAt ? { partition: r.partition, offset, heldAt: r.heldAt } : { partition: r.partition, offset }))
         duplicate = r.duplicate
       } else {
-        offsets = await broker.produce(f.topic, records, acks)
+        offsets = await node.produce(f.topic, records, acks)
       }
     } finally {
       this.inflightPubs--
     }
     if (f.records) this.send(batchAckFrame(f.id, offsets, duplicate))
-    else this.send(ackFrame(f.id, offsets[0]!.partition, offsets[0]!.offset, duplicate))
+    else this.send(ackFrame(f.id, offsets[0]!.partition, offsets[0]!.offset, duplicate, offsets[0]!.heldAt))
   }
 
   private answerError(id: string, err: unknown): void {

@@ -313,6 +313,26 @@ export class PartitionLog {
     this._sizeBytes += delta
   }
 
+  /**
+   * Empties the log and starts it again at `offset`, at or after its end (Kafka's
+   * truncateFullyAndStartAt, forward only): log start and log end both become `offset`. An
+   * edge's relay cache uses it to take up a partition at the region's offsets; nothing that
+   * needs its history (idempotent producer state) may use it.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    this.checkOpen()
+    assert(Number.isSafeInteger(offset) && offset >= this._logEndOffset, `a log starts again at or after its end ${this._logEndOffset}, got ${offset}`)
+    this.db.transaction(() => {
+      this.sql.deleteBelow.run(Number.MAX_SAFE_INTEGER)
+      this.sql.setState.run(STATE_LOG_START, offset)
+      this.sql.setState.run(STATE_CLEANER_CHECKPOINT, offset)
+    })
+    this.producers.clear()
+    this._logStartOffset = offset
+    this._logEndOffset = offset
+    this._sizeBytes = 0
+  }
+
   /** Where the next compaction pass starts reading new (dirty) data; see src/log/compaction.ts. */
   get cleanerCheckpoint(): number {
     return Number(this.sql.getState.get(STATE_CLEANER_CHECKPOINT)?.value ?? 0)

@@ -1,0 +1,41 @@
+// Records as the region sends them (JSON over /v1/ws and fetch) back into the bytes a partition
+// log holds, for the relay cache. A broker renders stored bytes as text when they are UTF-8 and
+// as a JSON value when they are JSON (src/api/record-json.ts); turning that rendering back into
+// bytes and rendering it again gives exactly the same frame text, so a subscriber at an edge
+// reads the same records, byte for byte on the wire, as one at a broker.
+import type { BatchRecord, RecordHeader } from '../codec/record-batch.ts'
+import { decodeBase64 } from '../core/base64.ts'
+import { EdgelogError } from '../core/errors.ts'
+
+const encoder = new TextEncoder()
+
+type Bytes = string | { base64: string } | null
+
+export interface WireRecordIn {
+  offset: number
+  timestamp: number
+  key: Bytes
+  value: unknown
+  headers: Record<string, Bytes>
+}
+
+function isBase64Wrapper(v: unknown): v is { base64: string } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const keys = Object.keys(v)
+  return keys.length === 1 && keys[0] === 'base64' && typeof (v as { base64: unknown }).base64 === 'string'
+}
+
+function bytes(v: Bytes, what: string): Uint8Array | null {
+  if (v === null) return null
+  if (typeof v === 'string') return encoder.encode(v)
+  const out = decodeBase64(v.base64)
+  if (!out) throw new EdgelogError('CORRUPT_MESSAGE', `upstream sent ${what} that is not valid base64`)
+  return out
+}
+
+export function toBatchRecord(r: WireRecordIn): BatchRecord {
+  const headers: RecordHeader[] = []
+  for (const [key, value] of Object.entries(r.headers ?? {})) headers.push({ key, value: bytes(value, `header '${key}'`) })
+  const value = r.value === null || r.value === undefined ? null : isBase64Wrapper(r.value) ? bytes(r.value, 'a value') : encoder.encode(JSON.stringify(r.value))
+  return { offset: r.offset, timestamp: r.timestamp, key: bytes(r.key, 'a key'), value, headers }
+}
