@@ -3,6 +3,7 @@ import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
 import { benchWs } from './ws.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
+import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -66,4 +67,22 @@ if (!only || only === 'ops') {
   console.log('\n## Produce over HTTP with gzip: ~110-byte JSON events')
   const produce = [await benchGzipProduce({ compression: 'none', seconds: 5, inFlight: 4 }), await benchGzipProduce({ compression: 'gzip', seconds: 5, inFlight: 4 })]
   console.table(produce.map((r) => ({ case: r.case, records: r.records, 'records/s': fmt(r.recordsPerSec), 'stored B/record': fmt(r.storedBytesPerRecord, 1), 'server RSS MB': fmt(r.serverRssMb) })))
+}
+
+if (!only || only === 'groups') {
+  console.log('\n## Consumer groups over HTTP: member commits and heartbeats')
+  const ops = []
+  for (const fsync of ['batch', 'always']) {
+    ops.push(await benchGroupOps({ op: 'commit', members: 16, seconds: 5, fsync }))
+    ops.push(await benchGroupOps({ op: 'heartbeat', members: 16, seconds: 5, fsync }))
+  }
+  console.table(ops.map((r) => ({ case: r.case, ops: r.ops, 'ops/s': fmt(r.opsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2), 'server RSS MB': fmt(r.serverRssMb) })))
+
+  console.log('\n## Replay of __consumer_offsets when a node opens')
+  const replay = [await benchReplay({ groups: 1000, commits: 100_000 }), await benchReplay({ groups: 10_000, commits: 300_000 })]
+  console.table(replay.map((r) => ({ case: r.case, 'open ms': fmt(r.openMs), 'records/s': fmt(r.records / (r.openMs / 1000)) })))
+
+  console.log('\n## GroupConsumer end to end (no-op handler)')
+  const drain = [await benchGroupConsumer({ consumers: 1, records: 200_000, fsync: 'batch' }), await benchGroupConsumer({ consumers: 3, records: 200_000, fsync: 'batch' })]
+  console.table(drain.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec) })))
 }

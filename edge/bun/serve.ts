@@ -45,6 +45,14 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     fsyncIntervalMs: options['fsync-interval-ms'],
     maxPartitions: options['max-partitions'],
     maxLongPolls: options['max-long-polls'],
+    groups: {
+      offsetsTopicPartitions: options['offsets-topic-partitions'],
+      maxGroupSize: options['group-max-size'],
+      maxGroups: options['max-groups'],
+      heartbeatIntervalMs: options['group-heartbeat-interval-ms'],
+      minSessionTimeoutMs: options['group-min-session-timeout-ms'],
+      maxSessionTimeoutMs: options['group-max-session-timeout-ms'],
+    },
     cleanerIntervalMs: options['cleaner-interval-ms'],
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
@@ -87,6 +95,8 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
     // Live connections first: sockets get 1001 and SSE streams end, so clients resume
     // elsewhere and server.stop() is not left waiting on streams that never finish.
     hub.shutdown()
+    // Sockets that were group members left their groups: store that before closing (bounded).
+    await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
     await server.stop()
     broker.close()
     process.exit(0)

@@ -1,27 +1,64 @@
-// Committed offsets and lag. Group membership arrives with consumer groups (issue 4).
+// Consumer groups (KIP-848 over HTTP): membership (join, heartbeat, leave), fenced offset
+// commits, committed offsets, lag, offset resets, and the group listing and description.
+// Every route answers from the group's coordinator (src/groups/coordinator.ts).
 import { Hono } from 'hono'
 import type { Broker } from '../broker/broker.ts'
 import { validateGroupName } from '../broker/names.ts'
+import { EdgelogError } from '../core/errors.ts'
 import { readJson } from './body.ts'
 import type { ApiLimits } from './limits.ts'
-import { CommitOffsetsSchema } from './schemas.ts'
+import { CommitOffsetsSchema, HeartbeatSchema, JoinGroupSchema, memberId as MemberIdSchema, ResetOffsetsSchema } from './schemas.ts'
+
+/** Membership bodies are small; a heartbeat lists at most the member's partitions. */
+const MEMBERSHIP_BODY_BYTES = 1024 * 1024
+
+function parseMemberId(raw: string): string {
+  const r = MemberIdSchema.safeParse(raw)
+  if (!r.success) throw new EdgelogError('INVALID_REQUEST', 'memberId is not a member id this node issues')
+  return r.data
+}
 
 export function groupRoutes(broker: Broker, limits: ApiLimits) {
+  const groups = broker.groups
+  const bodyBytes = Math.min(limits.maxRequestBytes, MEMBERSHIP_BODY_BYTES)
   return new Hono()
+    .get('/', (c) => c.json({ groups: groups.list() }))
+    .get('/:group', (c) => c.json(groups.describe(validateGroupName(c.req.param('group')))))
+    .delete('/:group', async (c) => c.json(await groups.deleteGroup(validateGroupName(c.req.param('group')))))
+    .post('/:group/members', async (c) => {
+      const group = validateGroupName(c.req.param('group'))
+      const body = JoinGroupSchema.parse(await readJson(c.req.raw, bodyBytes))
+      return c.json(await groups.join(group, body))
+    })
+    .post('/:group/members/:memberId/heartbeat', async (c) => {
+      const group = validateGroupName(c.req.param('group'))
+      const member = parseMemberId(c.req.param('memberId'))
+      const body = HeartbeatSchema.parse(await readJson(c.req.raw, bodyBytes))
+      return c.json(await groups.heartbeat(group, member, body))
+    })
+    .delete('/:group/members/:memberId', async (c) => {
+      const group = validateGroupName(c.req.param('group'))
+      const member = parseMemberId(c.req.param('memberId'))
+      return c.json(await groups.leave(group, member))
+    })
     .post('/:group/offsets', async (c) => {
       const group = validateGroupName(c.req.param('group'))
       const body = CommitOffsetsSchema.parse(await readJson(c.req.raw, limits.maxRequestBytes))
-      broker.commitOffsets(group, body.offsets)
-      return c.json({ group, offsets: body.offsets })
+      return c.json(await groups.commit(group, body))
     })
     .get('/:group/offsets', (c) => {
       const group = validateGroupName(c.req.param('group'))
       const topic = c.req.query('topic')
-      const offsets = broker
-        .committedOffsets(group)
+      const offsets = groups
+        .committed(group)
         .filter((o) => topic === undefined || o.topic === topic)
         .map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata }))
       return c.json({ group, offsets })
     })
-    .get('/:group/lag', (c) => c.json(broker.lag(validateGroupName(c.req.param('group')))))
+    .post('/:group/offsets/reset', async (c) => {
+      const group = validateGroupName(c.req.param('group'))
+      const body = ResetOffsetsSchema.parse(await readJson(c.req.raw, bodyBytes))
+      return c.json(await groups.reset(group, body))
+    })
+    .get('/:group/lag', (c) => c.json(groups.lag(validateGroupName(c.req.param('group')))))
 }

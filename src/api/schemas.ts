@@ -38,13 +38,21 @@ export const CreateTopicSchema = z
 
 export const InitProducerSchema = z.object({ producerId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict()
 
+const groupName = z.string().min(1).max(255).regex(/^[a-zA-Z0-9._-]+$/, 'may contain only ASCII letters, digits, ., _ and -')
+const topicName = z.string().min(1).max(249)
+const partitionNumber = z.number().int().min(0).max(1_000_000)
+export const memberId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'is not a member id')
+const memberEpoch = z.number().int().min(0).max(2 ** 31 - 1)
+
 export const CommitOffsetsSchema = z
   .object({
+    memberId: memberId.optional(),
+    memberEpoch: memberEpoch.optional(),
     offsets: z
       .array(
         z
           .object({
-            topic: z.string().min(1).max(249),
+            topic: topicName,
             partition: z.number().int().min(0),
             offset,
             metadata: z.string().max(4096).optional(),
@@ -53,6 +61,49 @@ export const CommitOffsetsSchema = z
       )
       .min(1)
       .max(10_000),
+  })
+  .strict()
+  .refine((b) => (b.memberId === undefined) === (b.memberEpoch === undefined), {
+    message: 'memberId and memberEpoch come together: both for a member\'s commit, neither for a group without members',
+    path: ['memberEpoch'],
+  })
+
+/** KIP-848's TopicPartitions: `{topic, partitions: [..]}`. */
+export const TopicPartitionsSchema = z
+  .array(z.object({ topic: topicName, partitions: z.array(partitionNumber).max(10_000) }).strict())
+  .max(10_000)
+
+export const JoinGroupSchema = z
+  .object({
+    topics: z.array(topicName).min(1).max(100),
+    instanceId: groupName.optional(),
+    sessionTimeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    rebalanceTimeoutMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict()
+
+export const HeartbeatSchema = z
+  .object({
+    memberEpoch,
+    ownedPartitions: TopicPartitionsSchema,
+    topics: z.array(topicName).min(1).max(100).optional(),
+  })
+  .strict()
+
+export const ResetOffsetsSchema = z
+  .object({
+    topics: z
+      .array(z.object({ topic: topicName, partitions: z.array(partitionNumber).min(1).max(10_000).optional() }).strict())
+      .min(1)
+      .max(1000)
+      .optional(),
+    to: z.union([
+      z.literal('earliest'),
+      z.literal('latest'),
+      z.object({ timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),
+      z.object({ offset }).strict(),
+    ]),
+    dryRun: z.boolean().optional(),
   })
   .strict()
 

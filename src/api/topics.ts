@@ -10,7 +10,9 @@ export function topicRoutes(broker: Broker, limits: ApiLimits) {
       const body = CreateTopicSchema.parse(await readJson(c.req.raw, limits.maxRequestBytes))
       return c.json(broker.createTopic(body), 201)
     })
-    .get('/', (c) => c.json({ topics: broker.listTopics() }))
+    // Internal topics (`__consumer_offsets`) are listed only with ?internal=true, as Kafka's
+    // admin client lists them only when asked to.
+    .get('/', (c) => c.json({ topics: broker.listTopics(c.req.query('internal') === 'true') }))
     .get('/:topic', (c) => c.json(broker.describeTopic(c.req.param('topic'))))
     .patch('/:topic/config', async (c) => {
       const topic = c.req.param('topic')

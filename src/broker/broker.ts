@@ -1,17 +1,21 @@
 // A single node's broker: topics, partitions and their logs, produce, fetch, idempotent
-// producers and committed offsets. It knows nothing of HTTP; the API layer calls it.
+// producers, and the group coordinator (src/groups/) that keeps consumer groups and their
+// committed offsets in the internal topic `__consumer_offsets`. It knows nothing of HTTP; the
+// API layer calls it.
 import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
-import { compressBatch, decodeBatch, DEFAULT_MAX_DECOMPRESSED_BYTES, readBatchHeader, type BatchRecord, type NewRecord } from '../codec/record-batch.ts'
+import { compressBatch, decodeBatch, decodeRecords, DEFAULT_MAX_DECOMPRESSED_BYTES, readBatchHeader, type BatchRecord, type NewRecord } from '../codec/record-batch.ts'
 import { COMPRESSION } from '../codec/compression.ts'
 import { CodecError } from '../codec/errors.ts'
 import { partitionForKey, StickyPartitioner } from '../codec/partitioner.ts'
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import { EdgelogError, fail } from '../core/errors.ts'
 import { Metrics } from '../core/metrics.ts'
+import { DEFAULT_GROUP_OPTIONS, GroupCoordinator, type GroupHost, type GroupOptions } from '../groups/coordinator.ts'
+import { encodeOffsetsRecord, isInternalTopic, OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, partitionForGroup, type OffsetsRecord } from '../groups/offsets-topic.ts'
 import { LogCleaner, DEFAULT_CLEANER_OPTIONS, type CleanerRunStats, type CleanerTarget } from '../log/cleaner.ts'
 import { PartitionLog, type AppendRequest, type AppendResult } from '../log/partition-log.ts'
 import { encodeAppend, packBatches } from './batching.ts'
-import { MetadataStore, type TopicRecord } from './metadata.ts'
+import { MetadataStore, type LegacyCommittedOffset, type TopicRecord } from './metadata.ts'
 import { validateTopicName } from './names.ts'
 import { Partition } from './partition.ts'
 import { BrokerMetrics, type LagView, type ThrottleReason } from './broker-metrics.ts'
@@ -30,6 +34,8 @@ export interface BrokerOptions {
   /** Long-poll fetches waiting at once on this node. */
   maxLongPolls: number
   maxWaitMs: number
+  /** Consumer groups: the offsets topic, membership limits and timeouts. */
+  groups: GroupOptions
   /** How often the log cleaner (retention, compaction) runs; 0 runs it only on demand. */
   cleanerIntervalMs: number
   /** Batches the cleaner deletes, reads or rewrites per step before yielding. */
@@ -48,11 +54,14 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   maxPartitions: 4096,
   maxLongPolls: 10_000,
   maxWaitMs: 30_000,
+  groups: DEFAULT_GROUP_OPTIONS,
   cleanerIntervalMs: DEFAULT_CLEANER_OPTIONS.intervalMs,
   cleanerBatchesPerStep: DEFAULT_CLEANER_OPTIONS.batchesPerStep,
   maxBatchDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
   logError: (message, err) => console.error(message, err),
 }
+
+export type BrokerOpenOptions = Partial<Omit<BrokerOptions, 'groups'>> & { groups?: Partial<GroupOptions> }
 
 export interface ProduceRecord extends NewRecord {
   partition?: number
@@ -102,6 +111,7 @@ interface Topic {
 
 export class Broker {
   readonly metrics = new Metrics()
+  readonly groups: GroupCoordinator
   private readonly topics = new Map<string, Topic>()
   private readonly sticky: StickyPartitioner
   private longPolls = 0
@@ -117,6 +127,7 @@ export class Broker {
     readonly options: BrokerOptions,
   ) {
     this.sticky = new StickyPartitioner(runtime.random)
+    this.groups = new GroupCoordinator(this.groupHost(), options.groups)
     this.m = new BrokerMetrics(this.metrics, {
       partitions: () => {
         const out = []
@@ -155,9 +166,13 @@ export class Broker {
     )
   }
 
-  static open(storage: StorageProvider, runtime: Runtime, options: Partial<BrokerOptions> = {}): Broker {
-    const broker = new Broker(storage, new MetadataStore(storage.open('meta')), runtime, { ...DEFAULT_BROKER_OPTIONS, ...options })
+  static open(storage: StorageProvider, runtime: Runtime, options: BrokerOpenOptions = {}): Broker {
+    const merged: BrokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options, groups: { ...DEFAULT_GROUP_OPTIONS, ...options.groups } }
+    const broker = new Broker(storage, new MetadataStore(storage.open('meta')), runtime, merged)
     for (const t of broker.meta.topics()) broker.openTopic(t)
+    broker.importLegacyOffsets(broker.meta.legacyCommittedOffsets())
+    broker.meta.finishMigrations()
+    broker.groups.load()
     broker.scheduleFsync()
     if (broker.options.cleanerIntervalMs > 0) broker.cleaner.start()
     return broker
@@ -166,8 +181,18 @@ export class Broker {
   // ---- topics ----
 
   createTopic(input: { name: unknown; partitions?: number; replicationFactor?: number; config?: Record<string, unknown> }): TopicDescription {
-    this.checkOpen()
     const name = validateTopicName(input.name)
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is reserved for an internal topic`)
+    const description = this.createTopicRecord(name, input)
+    this.groups.onTopicCreated(name)
+    return description
+  }
+
+  private createTopicRecord(
+    name: string,
+    input: { partitions?: number; replicationFactor?: number; config?: Record<string, unknown> },
+  ): TopicDescription {
+    this.checkOpen()
     const partitions = input.partitions ?? 1
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > this.options.maxPartitionsPerTopic) {
       fail('INVALID_PARTITIONS', `partitions must be an integer from 1 to ${this.options.maxPartitionsPerTopic}`)
@@ -204,14 +229,20 @@ export class Broker {
   deleteTopic(name: string): void {
     this.checkOpen()
     const topic = this.topic(name)
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is an internal topic and cannot be deleted`)
     this.meta.deleteTopic(name)
     this.dropTopic(topic)
     this.metrics.forget({ topic: name })
+    this.groups.onTopicDeleted(name)
   }
 
-  listTopics(): Array<{ name: string; partitions: number }> {
+  /** User topics by name; internal topics (`__consumer_offsets`) only when asked for. */
+  listTopics(includeInternal = false): Array<{ name: string; partitions: number; internal?: true }> {
     return [...this.topics.values()]
-      .map((t) => ({ name: t.record.name, partitions: t.partitions.length }))
+      .filter((t) => includeInternal || !isInternalTopic(t.record.name))
+      .map((t) => (isInternalTopic(t.record.name)
+        ? { name: t.record.name, partitions: t.partitions.length, internal: true as const }
+        : { name: t.record.name, partitions: t.partitions.length }))
       .sort((a, b) => (a.name < b.name ? -1 : 1))
   }
 
@@ -272,6 +303,7 @@ export class Broker {
   ): Promise<Array<{ partition: number; offset: number | null }>> {
     this.checkOpen()
     const topic = this.topic(topicName)
+    this.checkWritable(topicName)
     const n = topic.partitions.length
     const maxBytes = this.maxMessageBytes(topic)
     const config = effectiveConfig(topic.record.config)
@@ -345,6 +377,7 @@ export class Broker {
   ): Promise<{ partition: number; baseOffset: number | null; duplicate: boolean }> {
     this.checkOpen()
     const partition = this.partition(topicName, index)
+    this.checkWritable(topicName)
     const topic = this.topic(topicName)
     const maxBytes = this.maxMessageBytes(topic)
     const config = effectiveConfig(topic.record.config)
@@ -448,35 +481,111 @@ export class Broker {
     }
   }
 
-  // ---- committed offsets ----
+  // ---- the group coordinator's view of this node ----
 
-  commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): void {
-    this.checkOpen()
-    const now = this.runtime.clock.now()
-    for (const o of offsets) {
-      const p = this.partition(o.topic, o.partition)
-      if (o.offset > p.log.logEndOffset) {
-        fail('OFFSET_OUT_OF_RANGE', `offset ${o.offset} is beyond the end (${p.log.logEndOffset}) of ${o.topic}-${o.partition}`)
-      }
+  /** Users may read internal topics but never write them (Kafka: "cannot append to internal topic"). */
+  checkWritable(topic: string): void {
+    if (isInternalTopic(topic)) fail('INVALID_TOPIC', `'${topic}' is an internal topic; only the node writes to it`)
+  }
+
+  private groupHost(): GroupHost {
+    const userTopic = (name: string) => (isInternalTopic(name) ? undefined : this.topics.get(name))
+    return {
+      runtime: this.runtime,
+      partitionCount: (topic) => userTopic(topic)?.partitions.length,
+      topicId: (topic) => userTopic(topic)?.record.topicId,
+      positions: (topic, partition) => {
+        if (isInternalTopic(topic)) fail('UNKNOWN_TOPIC_OR_PARTITION', `'${topic}' is an internal topic`)
+        const p = this.partition(topic, partition)
+        return { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
+      },
+      offsetForTimestamp: (topic, partition, ts) => this.offsetForTimestamp(topic, partition, ts),
+      offsetsTopicPartitions: (create) => this.offsetsTopic(create)?.partitions.length,
+      // One node leads every partition; replication will answer this from partition state.
+      isLeader: () => true,
+      append: async (partition, records) => {
+        this.checkOpen()
+        const r = await this.offsetsPartition(partition).append(this.offsetsBatch(records))
+        if (!r.ok) throw r.error
+      },
+      // Offsets batches are written uncompressed (and compaction keeps them so), so they
+      // decode synchronously while the node opens.
+      replay: (partition, visit) => {
+        const p = this.offsetsPartition(partition)
+        const hw = p.highWatermark
+        let next = p.log.logStartOffset
+        while (next < hw) {
+          const batches = p.log.read(next, hw, 4 * 1024 * 1024)
+          if (batches.length === 0) break
+          for (const b of batches) {
+            for (const r of decodeRecords(b.data)) if (r.offset >= next && r.offset < hw) visit(r.key, r.value)
+            next = b.lastOffset + 1
+          }
+        }
+      },
     }
-    this.meta.commitOffsets(
-      group,
-      offsets.map((o) => ({ ...o, metadata: o.metadata ?? '', commitTimestamp: now })),
-    )
   }
 
-  committedOffsets(group: string) {
-    return this.meta.committedOffsets(group).filter((o) => this.topics.has(o.topic))
+  /** `__consumer_offsets`, created on first use with --offsets-topic-partitions partitions. */
+  private offsetsTopic(create: boolean): Topic | undefined {
+    const existing = this.topics.get(OFFSETS_TOPIC)
+    if (existing || !create) return existing
+    this.createTopicRecord(OFFSETS_TOPIC, { partitions: this.options.groups.offsetsTopicPartitions, config: OFFSETS_TOPIC_CONFIG })
+    return this.topics.get(OFFSETS_TOPIC)
   }
 
-  lag(group: string) {
-    const partitions = this.committedOffsets(group).flatMap((o) => {
-      const p = this.topics.get(o.topic)?.partitions[o.partition]
-      if (!p) return []
-      const highWatermark = p.highWatermark
-      return [{ topic: o.topic, partition: o.partition, committed: o.offset, highWatermark, lag: Math.max(0, highWatermark - o.offset) }]
+  private offsetsPartition(index: number): Partition {
+    const t = this.offsetsTopic(false)
+    const p = t?.partitions[index]
+    if (!p) fail('NOT_COORDINATOR', `${OFFSETS_TOPIC} has no partition ${index}`)
+    return p
+  }
+
+  /** One change of a group is one batch, so it is stored whole or not at all. */
+  private offsetsBatch(records: NewRecord[]) {
+    const maxBytes = this.maxMessageBytes(this.offsetsTopic(false)!)
+    if (packBatches(records, maxBytes).length > 1) {
+      fail('RECORD_LIST_TOO_LARGE', `a group change of ${records.length} records does not fit in one batch of ${maxBytes} bytes`)
+    }
+    return encodeAppend(records)
+  }
+
+  /**
+   * Moves offsets an older node kept in meta.db into `__consumer_offsets` (once: the table is
+   * dropped right after). Written and made durable before the drop, so a crash in between
+   * only repeats the import.
+   */
+  private importLegacyOffsets(rows: LegacyCommittedOffset[]): void {
+    const live = rows.filter((r) => {
+      const t = this.topics.get(r.topic)
+      return t !== undefined && !isInternalTopic(r.topic) && r.partition < t.partitions.length
     })
-    return { group, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) }
+    if (live.length === 0) return
+    const topic = this.offsetsTopic(true)!
+    const byPartition = new Map<number, OffsetsRecord[]>()
+    for (const r of live) {
+      const p = partitionForGroup(r.group, topic.partitions.length)
+      let list = byPartition.get(p)
+      if (!list) byPartition.set(p, (list = []))
+      list.push({
+        type: 'offset',
+        group: r.group,
+        topic: r.topic,
+        partition: r.partition,
+        value: { v: 1, offset: r.offset, metadata: r.metadata, commitTimestamp: r.commitTimestamp, memberEpoch: -1, topicId: this.topics.get(r.topic)!.record.topicId },
+      })
+    }
+    for (const [index, records] of byPartition) {
+      const p = topic.partitions[index]!
+      const encoded = records.map((r) => encodeOffsetsRecord(r, this.runtime.clock.now()))
+      // Nothing else is queued while the node opens: append now, not on the next tick.
+      for (const chunk of packBatches(encoded, this.maxMessageBytes(topic))) {
+        const [result] = p.log.appendAsLeader([encodeAppend(chunk)], p.leaderEpoch, this.runtime.clock.now())
+        if (!result!.ok) throw result!.error
+      }
+      p.setHighWatermark(p.log.logEndOffset)
+      this.storage.sync(p.log.db)
+    }
   }
 
   // ---- lifecycle ----
@@ -485,6 +594,7 @@ export class Broker {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.groups.close()
     this.cleaner.stop()
     if (this.fsyncTimer) this.runtime.timers.clearTimeout(this.fsyncTimer)
     for (const t of this.topics.values()) {
@@ -617,7 +727,7 @@ export class Broker {
   }
 
   private lagSeries(limit: number): { series: LagView[]; dropped: number } {
-    const { offsets, total } = this.meta.allCommittedOffsets(limit)
+    const { offsets, total } = this.groups.allCommittedOffsets(limit)
     const series: LagView[] = []
     for (const o of offsets) {
       const p = this.topics.get(o.topic)?.partitions[o.partition]

@@ -1,5 +1,7 @@
-// The node's metadata database (meta.db): topics and their configs, issued producer ids, and
-// committed consumer offsets. All cold paths; the hot paths live in the partition logs.
+// The node's metadata database (meta.db): topics and their configs and issued producer ids.
+// All cold paths; the hot paths live in the partition logs. Committed consumer offsets lived
+// here until they became records of `__consumer_offsets`: the broker imports what an older
+// node left in `consumer_offsets` once, then the last migration drops that table.
 import type { SqlDriver } from '../../storage/driver.ts'
 import { metaMigrations } from '../../storage/migrations/index.ts'
 import { migrate } from '../../storage/migrate.ts'
@@ -14,7 +16,8 @@ export interface TopicRecord {
   config: TopicConfig
 }
 
-export interface CommittedOffset {
+export interface LegacyCommittedOffset {
+  group: string
   topic: string
   partition: number
   offset: number
@@ -22,9 +25,35 @@ export interface CommittedOffset {
   commitTimestamp: number
 }
 
+/** The migration that drops the old offsets table; it runs only after the import. */
+const DROP_LEGACY_OFFSETS = '0001_drop_consumer_offsets'
+
 export class MetadataStore {
   constructor(private readonly db: SqlDriver) {
-    migrate(db, metaMigrations)
+    const at = metaMigrations.findIndex((m) => m.tag === DROP_LEGACY_OFFSETS)
+    migrate(db, at < 0 ? metaMigrations : metaMigrations.slice(0, at))
+  }
+
+  /** Offsets an older node committed to meta.db, still to be moved to `__consumer_offsets`. */
+  legacyCommittedOffsets(): LegacyCommittedOffset[] {
+    const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'consumer_offsets'").get()
+    if (!table) return []
+    return this.db
+      .prepare('SELECT group_id, topic, partition, committed_offset, metadata, commit_timestamp FROM consumer_offsets ORDER BY group_id, topic, partition')
+      .all()
+      .map((r) => ({
+        group: String(r.group_id),
+        topic: String(r.topic),
+        partition: Number(r.partition),
+        offset: Number(r.committed_offset),
+        metadata: String(r.metadata),
+        commitTimestamp: Number(r.commit_timestamp),
+      }))
+  }
+
+  /** Applies the remaining migrations, once the legacy offsets are safely in the offsets topic. */
+  finishMigrations(): void {
+    migrate(this.db, metaMigrations)
   }
 
   topics(): TopicRecord[] {
@@ -70,7 +99,6 @@ export class MetadataStore {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM topics WHERE name = ?').run(name)
       this.db.prepare('DELETE FROM topic_configs WHERE topic = ?').run(name)
-      this.db.prepare('DELETE FROM consumer_offsets WHERE topic = ?').run(name)
     })
   }
 
@@ -94,42 +122,6 @@ export class MetadataStore {
   producerEpoch(producerId: number): number | undefined {
     const row = this.db.prepare('SELECT producer_epoch FROM producer_ids WHERE producer_id = ?').get(producerId)
     return row ? Number(row.producer_epoch) : undefined
-  }
-
-  commitOffsets(group: string, offsets: CommittedOffset[]): void {
-    const put = this.db.prepare(
-      'INSERT INTO consumer_offsets (group_id, topic, partition, committed_offset, metadata, commit_timestamp) VALUES (?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = excluded.committed_offset, ' +
-        'metadata = excluded.metadata, commit_timestamp = excluded.commit_timestamp',
-    )
-    this.db.transaction(() => {
-      for (const o of offsets) put.run(group, o.topic, o.partition, o.offset, o.metadata, o.commitTimestamp)
-    })
-  }
-
-  committedOffsets(group: string): CommittedOffset[] {
-    return this.db
-      .prepare(
-        'SELECT topic, partition, committed_offset, metadata, commit_timestamp FROM consumer_offsets WHERE group_id = ? ORDER BY topic, partition',
-      )
-      .all(group)
-      .map((r) => ({
-        topic: String(r.topic),
-        partition: Number(r.partition),
-        offset: Number(r.committed_offset),
-        metadata: String(r.metadata),
-        commitTimestamp: Number(r.commit_timestamp),
-      }))
-  }
-
-  /** Committed offsets of every group, at most `limit` of them (in group, topic, partition order), and how many there are. */
-  allCommittedOffsets(limit: number): { offsets: Array<{ group: string; topic: string; partition: number; offset: number }>; total: number } {
-    const total = Number(this.db.prepare('SELECT COUNT(*) AS n FROM consumer_offsets').get()!.n)
-    const offsets = this.db
-      .prepare('SELECT group_id, topic, partition, committed_offset FROM consumer_offsets ORDER BY group_id, topic, partition LIMIT ?')
-      .all(limit)
-      .map((r) => ({ group: String(r.group_id), topic: String(r.topic), partition: Number(r.partition), offset: Number(r.committed_offset) }))
-    return { offsets, total }
   }
 
   close(): void {

@@ -15,6 +15,7 @@ Commands:
   topics     create, list, describe, alter and delete topics
   produce    send lines or JSON records from stdin to a topic
   consume    print records of a topic to stdout
+  groups     list, describe, reset and delete consumer groups
 
 Run 'edgelog COMMAND --help' for a command's flags.
 Exit codes: 0 ok, 1 the server or the input refused (error: CODE: message), 2 usage error,
@@ -79,6 +80,29 @@ Note: with --follow a closed stdin ends the run; use '< /dev/tty' or keep a pipe
 running it from a service manager or 'docker run' without -i.
 `
 
+const groups = `Usage:
+  edgelog groups list
+  edgelog groups describe GROUP
+  edgelog groups reset GROUP (--to earliest|latest | --to-offset N | --to-timestamp T)
+                       [--topic TOPIC[:P,P...] ...] [--dry-run]
+  edgelog groups delete GROUP
+
+describe shows the group's state and epoch, each member with its epoch, state, assignment
+and the partitions it is giving up, and per partition the committed offset, high watermark,
+lag and owning member. reset moves the committed offsets of a group that has no members;
+delete removes an empty group and its offsets.
+
+Flags:
+  --to earliest|latest     reset to the log start or the high watermark
+  --to-offset N            reset to offset N (it must be in the log)
+  --to-timestamp T         reset to the first record at or after T (epoch ms or
+                           ISO-8601 with a zone, e.g. 2024-05-01T12:00:00Z)
+  --topic TOPIC[:P,P...]   the partitions to reset, repeatable (default: every partition
+                           the group has committed offsets for)
+  --dry-run                show the new offsets without storing them
+  --json                   print the server's JSON answer instead of a table
+${common}`
+
 // serve's flags belong to the server (src/cli/serve-options.ts prints them); repeating them
 // here would drift.
 const serve = `Usage: edgelog serve [flags]
@@ -86,7 +110,7 @@ const serve = `Usage: edgelog serve [flags]
 Runs a node in this process. 'edgelog serve --help' lists its flags.
 `
 
-const texts: Record<string, string> = { topics, produce, consume, serve }
+const texts: Record<string, string> = { topics, produce, consume, groups, serve }
 
 export function mainHelp(): string {
   return main

@@ -8,6 +8,7 @@ import { commandHelp, mainHelp } from './help.ts'
 import { runTopics } from './topics.ts'
 import { runProduce } from './produce.ts'
 import { runConsume } from './consume.ts'
+import { runGroups } from './groups.ts'
 
 export interface CliIO {
   stdin: ReadableStream<Uint8Array>
@@ -41,6 +42,7 @@ const commands: Record<string, CommandRunner> = {
   topics: runTopics,
   produce: runProduce,
   consume: runConsume,
+  groups: runGroups,
 }
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {

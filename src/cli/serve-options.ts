@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
+import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
 import { DEFAULT_EDGE_OPTIONS as EDGE } from '../edge/options.ts'
 
@@ -19,6 +20,12 @@ export const ServeOptionsSchema = z
     'max-records-per-request': int(1, 10_000_000).default(DEFAULT_LIMITS.maxRecordsPerRequest),
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
+    'offsets-topic-partitions': int(1, 1024).default(DEFAULT_GROUP_OPTIONS.offsetsTopicPartitions),
+    'group-max-size': int(1, 100_000).default(DEFAULT_GROUP_OPTIONS.maxGroupSize),
+    'max-groups': int(1, 10_000_000).default(DEFAULT_GROUP_OPTIONS.maxGroups),
+    'group-heartbeat-interval-ms': int(100, 600_000).default(DEFAULT_GROUP_OPTIONS.heartbeatIntervalMs),
+    'group-min-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.minSessionTimeoutMs),
+    'group-max-session-timeout-ms': int(100, 3_600_000).default(DEFAULT_GROUP_OPTIONS.maxSessionTimeoutMs),
     'cleaner-interval-ms': int(10, 24 * 3600 * 1000).default(DEFAULT_BROKER_OPTIONS.cleanerIntervalMs),
     'max-batch-decompressed-bytes': int(64 * 1024, 1024 * 1024 * 1024).default(DEFAULT_BROKER_OPTIONS.maxBatchDecompressedBytes),
     'allowed-origins': z.string().optional(),
@@ -38,6 +45,10 @@ export const ServeOptionsSchema = z
     'metadata-refresh-ms': int(100, 3600_000).default(EDGE.metadataRefreshMs),
   })
   .strict()
+  .refine((o) => o['group-min-session-timeout-ms'] <= o['group-max-session-timeout-ms'], {
+    message: 'must not be above --group-max-session-timeout-ms',
+    path: ['group-min-session-timeout-ms'],
+  })
   .superRefine((o, ctx) => {
     if (o.role === 'edge' && o.upstream.length === 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'an edge needs at least one --upstream URL' })
     if (o.role === 'broker' && o.upstream.length > 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only an edge (--role edge) has upstreams' })
@@ -48,6 +59,9 @@ export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--fsync always|batch|off]
                     [--fsync-interval-ms 1000] [--node-id 0] [--max-request-bytes N]
                     [--max-records-per-request N] [--max-partitions N] [--max-long-polls N]
+                    [--offsets-topic-partitions 8] [--group-max-size 1000] [--max-groups 10000]
+                    [--group-heartbeat-interval-ms 3000] [--group-min-session-timeout-ms 1000]
+                    [--group-max-session-timeout-ms 300000]
                     [--cleaner-interval-ms 30000] [--max-batch-decompressed-bytes N]
                     [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]

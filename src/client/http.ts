@@ -10,12 +10,21 @@ import {
   type OffsetCommit,
   type ProduceRecord,
   type ProducerBatchState,
+  type HeartbeatRequest,
+  type JoinGroupRequest,
+  type ResetOffsetsRequest,
   CommitOffsetsResponse,
   CommittedOffsetsResponse,
+  DeleteGroupResponse,
   DeleteTopicResponse,
   ErrorBody,
   FetchResponse,
+  GroupDescription,
   GroupLagResponse,
+  GroupList,
+  LeaveGroupResponse,
+  MemberResponse,
+  ResetOffsetsResponse,
   InitProducerResponse,
   OffsetForTimestampResponse,
   ProduceResponse,
@@ -55,6 +64,11 @@ export interface ProduceOptions extends RequestOptions {
 
 export interface ProduceToPartitionOptions extends ProduceOptions {
   producer?: ProducerBatchState
+}
+
+export interface CommitOptions extends RequestOptions {
+  /** The committing member and the epoch it holds; omitted for a group without members. */
+  member?: { memberId: string; memberEpoch: number }
 }
 
 export interface FetchRecordsOptions extends RequestOptions {
@@ -192,14 +206,53 @@ export class HttpClient {
 
   // ---- groups -----------------------------------------------------------------------------
 
-  commitOffsets(group: string, offsets: OffsetCommit[], options?: RequestOptions): Promise<CommitOffsetsResponse> {
+  /** Commits offsets; a member passes `member` and is fenced if it no longer owns the partitions. */
+  commitOffsets(group: string, offsets: OffsetCommit[], options?: CommitOptions): Promise<CommitOffsetsResponse> {
+    const body = options?.member === undefined ? { offsets } : { ...options.member, offsets }
     return this.#call({
       method: 'POST',
       path: `${groupPath(group)}/offsets`,
-      body: { offsets },
+      body,
       schema: CommitOffsetsResponse,
       options,
     })
+  }
+
+  /** Joins a group (KIP-848): the answer carries the member id, epoch and first assignment. */
+  joinGroup(group: string, request: JoinGroupRequest, options?: RequestOptions): Promise<MemberResponse> {
+    return this.#call({ method: 'POST', path: `${groupPath(group)}/members`, body: request, schema: MemberResponse, options })
+  }
+
+  heartbeat(group: string, memberId: string, request: HeartbeatRequest, options?: RequestOptions): Promise<MemberResponse> {
+    return this.#call({
+      method: 'POST',
+      path: `${memberPath(group, memberId)}/heartbeat`,
+      body: request,
+      schema: MemberResponse,
+      options,
+    })
+  }
+
+  leaveGroup(group: string, memberId: string, options?: RequestOptions): Promise<LeaveGroupResponse> {
+    return this.#call({ method: 'DELETE', path: memberPath(group, memberId), schema: LeaveGroupResponse, options })
+  }
+
+  listGroups(options?: RequestOptions): Promise<GroupList> {
+    return this.#call({ method: 'GET', path: '/v1/groups', schema: GroupList, options })
+  }
+
+  describeGroup(group: string, options?: RequestOptions): Promise<GroupDescription> {
+    return this.#call({ method: 'GET', path: groupPath(group), schema: GroupDescription, options })
+  }
+
+  /** Moves an empty group's committed offsets to the earliest, latest, a timestamp's or a given offset. */
+  resetOffsets(group: string, request: ResetOffsetsRequest, options?: RequestOptions): Promise<ResetOffsetsResponse> {
+    return this.#call({ method: 'POST', path: `${groupPath(group)}/offsets/reset`, body: request, schema: ResetOffsetsResponse, options })
+  }
+
+  /** Deletes an empty group and its committed offsets. */
+  deleteGroup(group: string, options?: RequestOptions): Promise<DeleteGroupResponse> {
+    return this.#call({ method: 'DELETE', path: groupPath(group), schema: DeleteGroupResponse, options })
   }
 
   committedOffsets(group: string, options?: RequestOptions): Promise<CommittedOffsetsResponse> {
@@ -282,6 +335,10 @@ function partitionPath(topic: string, partition: number): string {
 
 function groupPath(group: string): string {
   return `/v1/groups/${encodeURIComponent(group)}`
+}
+
+function memberPath(group: string, memberId: string): string {
+  return `${groupPath(group)}/members/${encodeURIComponent(memberId)}`
 }
 
 function transportError(

@@ -147,6 +147,14 @@ export { Backoff, type BackoffOptions } from './backoff.ts'
 export { EdgelogError, isEdgelogError, isRetriableCode } from './errors.ts'
 export type { ServerFrame, StartPosition } from './frames.ts'
 export { HttpClient, type HttpClientOptions } from './http.ts'
+export {
+  GroupConsumer,
+  type ConsumedRecord as GroupConsumerRecord,
+  type GroupConsumerOptions,
+  type GroupConsumerStats,
+  type TopicPartition,
+} from './group-consumer.ts'
+export { RETRY_HEADERS, type RetryOptions } from './retry.ts'
 export { Producer, producerDefaults, type ProducerOptions, type RecordMetadata } from './producer.ts'
 export type { Acks, ProduceRecord, RecordKey, RecordHeaders, FetchedHeaders } from './schemas.ts'
 export {

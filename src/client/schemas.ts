@@ -157,10 +157,86 @@ export const GroupLagResponse = z.looseObject({
     committed: offset.nullable(),
     highWatermark: offset,
     lag: z.number().int().min(0),
+    /** The member that owns the partition now, if any. */
+    owner: z.string().nullable().optional(),
   })),
   totalLag: z.number().int().min(0),
 })
 export type GroupLagResponse = z.infer<typeof GroupLagResponse>
+
+/** KIP-848's TopicPartitions: an assignment or the partitions a member owns. */
+export const TopicPartitions = z.array(z.looseObject({ topic: z.string(), partitions: z.array(partitionId) }))
+export type TopicPartitions = Array<{ topic: string; partitions: number[] }>
+
+export interface JoinGroupRequest {
+  topics: string[]
+  /** Static membership: an instance that comes back within its session keeps its partitions. */
+  instanceId?: string
+  sessionTimeoutMs?: number
+  rebalanceTimeoutMs?: number
+}
+
+export interface HeartbeatRequest {
+  memberEpoch: number
+  /** What the member owns now: its assignment minus what it has given up. */
+  ownedPartitions: TopicPartitions
+  /** A new subscription, if it changed. */
+  topics?: string[]
+}
+
+export const MemberResponse = z.looseObject({
+  memberId: z.string(),
+  memberEpoch: z.number().int().min(0),
+  assignment: TopicPartitions,
+  heartbeatIntervalMs: z.number().int().min(1),
+})
+export type MemberResponse = z.infer<typeof MemberResponse>
+
+export const LeaveGroupResponse = z.looseObject({ memberId: z.string(), memberEpoch: z.number().int() })
+export type LeaveGroupResponse = z.infer<typeof LeaveGroupResponse>
+
+export const GroupList = z.looseObject({
+  groups: z.array(z.looseObject({ group: z.string(), state: z.string(), members: z.number().int().min(0), groupEpoch: z.number().int() })),
+})
+export type GroupList = z.infer<typeof GroupList>
+
+export const GroupDescription = z.looseObject({
+  group: z.string(),
+  state: z.string(),
+  groupEpoch: z.number().int(),
+  assignmentEpoch: z.number().int(),
+  members: z.array(z.looseObject({
+    memberId: z.string(),
+    instanceId: z.string().nullable(),
+    memberEpoch: z.number().int(),
+    state: z.string(),
+    topics: z.array(z.string()),
+    assignment: TopicPartitions,
+    pendingRevocation: TopicPartitions,
+    targetAssignment: TopicPartitions,
+  })),
+})
+export type GroupDescription = z.infer<typeof GroupDescription>
+
+export type ResetTo = 'earliest' | 'latest' | { timestamp: number } | { offset: number }
+
+export interface ResetOffsetsRequest {
+  /** Partitions to move; every partition the group has committed offsets for when omitted. */
+  topics?: Array<{ topic: string; partitions?: number[] }>
+  to: ResetTo
+  /** Compute and return the new offsets without storing them. */
+  dryRun?: boolean
+}
+
+export const ResetOffsetsResponse = z.looseObject({
+  group: z.string(),
+  dryRun: z.boolean(),
+  offsets: z.array(z.looseObject({ topic: z.string(), partition: partitionId, previous: offset.nullable(), offset })),
+})
+export type ResetOffsetsResponse = z.infer<typeof ResetOffsetsResponse>
+
+export const DeleteGroupResponse = z.looseObject({ group: z.string(), deleted: z.boolean() })
+export type DeleteGroupResponse = z.infer<typeof DeleteGroupResponse>
 
 // ---- errors -------------------------------------------------------------------------------
 

@@ -129,6 +129,7 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
   // Reads and groups: the region answers (a long poll waits there).
   app.get('/v1/topics/:topic/partitions/:partition/records', (c) => proxy(c, Math.min(Number(c.req.query('waitMs')) || 0, 60_000)))
   app.get('/v1/topics/:topic/partitions/:partition/offsets', (c) => proxy(c))
+  app.all('/v1/groups', (c) => proxy(c))
   app.all('/v1/groups/*', (c) => proxy(c))
   app.route('/', clientBundleRoutes())
   return app

@@ -19,6 +19,7 @@ import type { FanoutHub } from '../fanout/hub.ts'
 import type { EarlierRange, FanoutNode, PubResult } from '../fanout/node.ts'
 import type { StartPlan } from '../fanout/plan.ts'
 import type { StartPosition } from '../fanout/protocol.ts'
+import { isInternalTopic } from '../groups/offsets-topic.ts'
 import type { EdgeNode } from './edge-node.ts'
 import type { TopicMeta } from './edge-store.ts'
 import { toBatchRecord } from './relay-records.ts'
@@ -36,6 +37,7 @@ const UPSTREAM_QUEUE_RECORDS = 10_000
 const RELAY_STATE_PREFIX = 'relay-topic:'
 
 export class EdgeRelay implements FanoutNode {
+  readonly groupSubscriptions = false
   private hub: FanoutHub | undefined
   private conn: WsConnection | undefined
   private connUrl = ''
@@ -242,6 +244,7 @@ export class EdgeRelay implements FanoutNode {
 
   /** The topic's relay, started if need be, once its cache is in place and its upstream subscription asked for. */
   private async ready(topic: string): Promise<TopicRelay> {
+    if (isInternalTopic(topic)) fail('INVALID_REQUEST', `'${topic}' is an internal topic of the region; an edge does not relay it`)
     let relay = this.topics.get(topic)
     if (!relay) {
       relay = new TopicRelay(this, topic)

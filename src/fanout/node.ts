@@ -35,6 +35,8 @@ export interface FanoutNode {
     producer: ProducerId,
   ): Promise<{ partition: number; offsets: Array<number | null>; duplicate: boolean; heldAt?: string }>
   commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): void | Promise<void>
+  /** False where there is no group coordinator (an edge relay): `sub` frames with a group are refused. */
+  readonly groupSubscriptions?: boolean
   /** A topic's live subscriptions on this node changed (an edge keeps one upstream feed per topic while any exist). */
   subscriptionsChanged?(topic: string, count: number): void
 }
@@ -48,6 +50,8 @@ export function brokerNode(broker: Broker): FanoutNode {
       const r = await broker.produceIdempotent(topic, partition, records, acks, producer)
       return { partition: r.partition, offsets: records.map((_, i) => (r.baseOffset === null ? null : r.baseOffset + i)), duplicate: r.duplicate }
     },
-    commitOffsets: (group, offsets) => broker.commitOffsets(group, offsets),
+    commitOffsets: async (group, offsets) => {
+      await broker.groups.commit(group, { offsets })
+    },
   }
 }

@@ -20,6 +20,9 @@ export const StartPositionSchema = z.union([
 ])
 export type StartPosition = z.infer<typeof StartPositionSchema>
 
+const groupName = z.string().min(1).max(255).regex(/^[a-zA-Z0-9._-]+$/, 'may contain only ASCII letters, digits, ., _ and -')
+const timeoutMs = z.number().int().min(0).max(2 ** 31 - 1)
+
 export const SubFrameSchema = z
   .object({
     op: z.literal('sub'),
@@ -27,8 +30,25 @@ export const SubFrameSchema = z
     topic,
     partitions: z.array(partition).min(1).max(1024).optional(),
     from: StartPositionSchema.optional(),
+    // A consumer group member: the group assigns the partitions (README "Consumer groups").
+    group: groupName.optional(),
+    instanceId: groupName.optional(),
+    sessionTimeoutMs: timeoutMs.optional(),
+    rebalanceTimeoutMs: timeoutMs.optional(),
   })
   .strict()
+  .superRefine((f, ctx) => {
+    if (f.group === undefined) {
+      for (const k of ['instanceId', 'sessionTimeoutMs', 'rebalanceTimeoutMs'] as const) {
+        if (f[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} belongs to a group subscription (give group)` })
+      }
+      return
+    }
+    if (f.partitions !== undefined) ctx.addIssue({ code: 'custom', path: ['partitions'], message: 'a group subscription gets its partitions from the group' })
+    if (f.from !== undefined && f.from !== 'earliest' && f.from !== 'latest') {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'a group subscription starts at committed offsets; from is earliest or latest, for partitions without one' })
+    }
+  })
 
 export const UnsubFrameSchema = z.object({ op: z.literal('unsub'), id }).strict()
 

@@ -8,6 +8,7 @@ import { toEdgelogError } from '../api/errors.ts'
 import { toProduceRecord } from '../api/record-json.ts'
 import { ackFrame, batchAckFrame, errFrame, okFrame } from './encode.ts'
 import type { ConnectionSlot, FanoutHub } from './hub.ts'
+import { GroupSubscription } from './group-subscription.ts'
 import { parseClientFrame, type CommitFrame, type PubFrame, type SubFrame, type UnsubFrame } from './protocol.ts'
 import { CloseCode, type FanoutSocket } from './socket.ts'
 import { WsSubscription } from './ws-subscription.ts'
@@ -16,8 +17,17 @@ import type { PubResult } from './node.ts'
 /** Without a drain event from the runtime, paused catch-up looks at the buffer this often. */
 const DRAIN_POLL_MS = 50
 
+/** Default session timeout of a socket member: the socket's own liveness is the heartbeat. */
+const SOCKET_MEMBER_SESSION_MS = 10_000
+/** Default rebalance timeout of a socket member: half of it is the time it has to commit a revoked partition. */
+const SOCKET_MEMBER_REBALANCE_MS = 4_000
+
+type Subscription = WsSubscription | GroupSubscription
+
 export class WsSession {
-  private readonly subs = new Map<string, WsSubscription>()
+  private readonly subs = new Map<string, Subscription>()
+  /** This socket's group memberships, by group id. */
+  private readonly groupSubs = new Map<string, GroupSubscription>()
   private inflightPubs = 0
   private controlTokens: number
   private controlTokensAt: number
@@ -68,7 +78,7 @@ export class WsSession {
         this.takeControlToken()
         const run = frame.op === 'sub' ? () => this.subscribe(frame) : async () => this.unsubscribe(frame)
         this.control = this.control.then(run).catch((err) => this.answerError(frame.id, err))
-      } else if (frame.op === 'commit') this.commit(frame).catch((err) => this.answerError(frame.id, err))
+      } else if (frame.op === 'commit') this.commit(frame)
       else this.publish(frame).catch((err) => this.answerError(frame.id, err))
     } catch (err) {
       this.answerError(frame.id, err)
@@ -95,6 +105,11 @@ export class WsSession {
     if (this.subs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
       fail('TOO_MANY_SUBSCRIPTIONS', `a socket holds at most ${this.hub.limits.maxSubscriptionsPerSocket} subscriptions`)
     }
+    if (f.group !== undefined) {
+      // Membership needs the group's coordinator; an edge relay has none (README, "Edge relays").
+      if (this.hub.node.groupSubscriptions === false) fail('INVALID_REQUEST', 'group subscriptions are served by the brokers of the region, not by an edge relay')
+      return this.subscribeGroup(f, f.group)
+    }
     const plan = await this.hub.node.plan(f.topic, f.partitions, f.from ?? 'latest')
     if (this.closed) return
     const sub = new WsSubscription(this, f.id, plan)
@@ -105,19 +120,59 @@ export class WsSession {
     sub.start()
   }
 
+  /**
+   * The socket joins a consumer group for the topic (one membership per group per socket). It
+   * runs in the control chain, so an `unsub` right after it finds the member it made.
+   */
+  private async subscribeGroup(f: SubFrame, group: string): Promise<void> {
+    validateGroupName(group)
+    if (this.groupSubs.has(group)) fail('INVALID_REQUEST', `this socket is already a member of group '${group}' (subscription '${this.groupSubs.get(group)!.id}')`)
+    this.hub.broker.describeTopic(f.topic) // an unknown topic is refused now, not after the join
+    const bounds = this.hub.broker.groups.options
+    const clamp = (ms: number, max: number) => Math.min(max, Math.max(bounds.minSessionTimeoutMs, ms))
+    const sub = new GroupSubscription(this, {
+      id: f.id,
+      topic: f.topic,
+      group,
+      ...(f.instanceId === undefined ? {} : { instanceId: f.instanceId }),
+      sessionTimeoutMs: f.sessionTimeoutMs ?? clamp(SOCKET_MEMBER_SESSION_MS, bounds.maxSessionTimeoutMs),
+      rebalanceTimeoutMs: f.rebalanceTimeoutMs ?? clamp(SOCKET_MEMBER_REBALANCE_MS, bounds.maxRebalanceTimeoutMs),
+      reset: f.from === 'latest' ? 'latest' : 'earliest',
+    })
+    this.subs.set(f.id, sub)
+    this.groupSubs.set(group, sub)
+    try {
+      await sub.start()
+    } catch (err) {
+      this.endSubscription(sub)
+      throw err
+    }
+  }
+
+  /** Ends a subscription (it failed, or its membership ended) without an answer of its own. */
+  endSubscription(sub: Subscription): void {
+    if (this.subs.get(sub.id) === sub) this.subs.delete(sub.id)
+    if (sub instanceof GroupSubscription && this.groupSubs.get(sub.group) === sub) this.groupSubs.delete(sub.group)
+    sub.stop()
+  }
+
   private unsubscribe(f: UnsubFrame): void {
     if (this.closed) return
     const sub = this.subs.get(f.id)
     if (!sub) fail('INVALID_REQUEST', `no active subscription '${f.id}' on this socket`)
-    this.subs.delete(f.id)
-    sub.stop()
+    this.endSubscription(sub)
     this.send(okFrame(f.id))
   }
 
-  private async commit(f: CommitFrame): Promise<void> {
+  /** A member commit when this socket is in the group (fenced), else a plain commit. */
+  private commit(f: CommitFrame): void {
     const group = validateGroupName(f.group)
-    await this.hub.node.commitOffsets(group, f.offsets)
-    this.send(okFrame(f.id))
+    const member = this.groupSubs.get(group)
+    const done = member ? member.commit(f.offsets) : Promise.resolve().then(() => this.hub.node.commitOffsets(group, f.offsets))
+    done.then(
+      () => this.send(okFrame(f.id)),
+      (err) => this.answerError(f.id, err),
+    )
   }
 
   private async publish(f: PubFrame): Promise<void> {
@@ -171,10 +226,9 @@ export class WsSession {
   }
 
   /** A subscription's partition went away or could not be read: it ends with an `err`. */
-  failSubscription(sub: WsSubscription, error: EdgelogError): void {
+  failSubscription(sub: Subscription, error: EdgelogError): void {
     if (sub.ended) return
-    if (this.subs.get(sub.id) === sub) this.subs.delete(sub.id)
-    sub.stop()
+    this.endSubscription(sub)
     this.send(errFrame(sub.id, error))
   }
 
@@ -250,8 +304,10 @@ export class WsSession {
   }
 
   private release(): void {
+    // A group subscription's stop() leaves its group: closing the socket leaves.
     for (const sub of this.subs.values()) sub.stop()
     this.subs.clear()
+    this.groupSubs.clear()
     this.drainWaiters = []
     if (this.drainTimer !== undefined) this.hub.runtime.timers.clearTimeout(this.drainTimer)
     this.drainTimer = undefined

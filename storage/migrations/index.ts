@@ -12,6 +12,14 @@ export const metaMigrations: Migration[] = [
       "CREATE TABLE `topic_configs` (\n\t`topic` text NOT NULL,\n\t`key` text NOT NULL,\n\t`value` text NOT NULL,\n\tPRIMARY KEY(`topic`, `key`)\n);",
       "CREATE TABLE `topics` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`topic_id` text NOT NULL,\n\t`partitions` integer NOT NULL,\n\t`replication_factor` integer NOT NULL,\n\t`created_at` integer NOT NULL\n);"
     ]
+  },
+  {
+    "tag": "0001_drop_consumer_offsets",
+    "folderMillis": 1795309742455,
+    "hash": "42a4d46191ffb870b1063b34755c7be7394a6968eaed1b8762d029ab04dbb84c",
+    "statements": [
+      "DROP TABLE `consumer_offsets`;"
+    ]
   }
 ]
 

@@ -28,15 +28,6 @@ export const producerIds = sqliteTable('producer_ids', {
   updatedAt: integer('updated_at').notNull(),
 })
 
-export const consumerOffsets = sqliteTable(
-  'consumer_offsets',
-  {
-    groupId: text('group_id').notNull(),
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    committedOffset: integer('committed_offset').notNull(),
-    metadata: text('metadata').notNull().default(''),
-    commitTimestamp: integer('commit_timestamp').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.groupId, t.topic, t.partition] })],
-)
+// Committed consumer offsets moved to the internal topic `__consumer_offsets`
+// (src/groups/offsets-topic.ts); migration 0001 drops the old table after the broker imported
+// its rows (src/broker/metadata.ts).

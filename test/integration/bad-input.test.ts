@@ -1164,7 +1164,7 @@ describe('groups: /v1/groups/{group}/offsets and /lag', () => {
 // ---------------------------------------------------------------- routing
 
 describe('routing', () => {
-  for (const path of ['/nope', '/v1/nope', '/v1/topics/x/y/z', '/v2/topics', '/v1/groups', `/v1/topics/${T.main}/partitions`]) {
+  for (const path of ['/nope', '/v1/nope', '/v1/topics/x/y/z', '/v2/topics', '/v1/groups/bi-group/nope', '/v1/groups/bi-group/members/x/y', `/v1/topics/${T.main}/partitions`]) {
     test(`an unknown path (${path}) is 404 NOT_FOUND JSON`, async () => {
       await expectError(await get(path), 404, 'NOT_FOUND')
     })

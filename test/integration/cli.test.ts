@@ -295,3 +295,70 @@ describe('edgelog produce and consume', () => {
     assert.deepEqual(records.map((record) => record.value), [1, 2])
   })
 })
+
+describe('edgelog groups', () => {
+  test('list, describe, reset (dry run, offset, timestamp, topic:partitions) and delete', slow, async () => {
+    assertExit(await edgelog(['topics', 'create', 'cli-grp', '--partitions', '2']), 0)
+    assertExit(await edgelog(['produce', 'cli-grp', '--partition', '0'], { stdin: numberedLines(5) }), 0)
+    assertExit(await edgelog(['produce', 'cli-grp', '--partition', '1'], { stdin: numberedLines(3) }), 0)
+    assertExit(await edgelog(['consume', 'cli-grp', '--group', 'cli-readers']), 0)
+
+    const listed = await edgelog(['groups', 'list'])
+    assertExit(listed, 0)
+    assert.match(listed.stdout, /^GROUP\s+STATE\s+MEMBERS\s+EPOCH$/m)
+    assert.match(listed.stdout, /^cli-readers\s+Empty\s+0\s+0$/m)
+
+    const described = await edgelog(['groups', 'describe', 'cli-readers'])
+    assertExit(described, 0)
+    assert.match(described.stdout, /^Group: cli-readers {2}State: Empty/m)
+    assert.match(described.stdout, /^cli-grp\s+0\s+5\s+5\s+0\s+-$/m)
+    assert.match(described.stdout, /^cli-grp\s+1\s+3\s+3\s+0\s+-$/m)
+
+    const dry = await edgelog(['groups', 'reset', 'cli-readers', '--to', 'earliest', '--dry-run'])
+    assertExit(dry, 0)
+    assert.match(dry.stdout, /^cli-grp\s+0\s+5\s+0$/m)
+    assert.match(dry.stdout, /dry run/)
+    const exact = await edgelog(['groups', 'reset', 'cli-readers', '--to-offset', '2', '--topic', 'cli-grp:0'])
+    assertExit(exact, 0)
+    assert.match(exact.stdout, /^cli-grp\s+0\s+5\s+2$/m)
+    const timed = await edgelog(['groups', 'reset', 'cli-readers', '--to-timestamp', '2000-01-01T00:00:00Z', '--topic', 'cli-grp:1', '--json'])
+    assertExit(timed, 0)
+    assert.deepEqual(JSON.parse(timed.stdout).offsets, [{ topic: 'cli-grp', partition: 1, previous: 3, offset: 0 }])
+    // A consume with the group now starts at the reset offsets: 3 from partition 0, 3 from 1.
+    const again = parseRecords((await edgelog(['consume', 'cli-grp', '--group', 'cli-readers'])).stdout)
+    assert.equal(again.length, 6)
+
+    // A group with a member can be neither reset nor deleted.
+    const join = await fetch(`${server.url}/v1/groups/cli-readers/members`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topics: ['cli-grp'] }),
+    })
+    const { memberId } = await join.json() as { memberId: string }
+    const described2 = await edgelog(['groups', 'describe', 'cli-readers'])
+    assert.match(described2.stdout, new RegExp(`^${memberId}\\s+-\\s+1\\s+stable\\s+cli-grp:0,1\\s+-$`, 'm'))
+    const busy = await edgelog(['groups', 'reset', 'cli-readers', '--to', 'latest'])
+    assertExit(busy, 1)
+    assert.match(busy.stderr, /^error: NON_EMPTY_GROUP: /m)
+    assertExit(await edgelog(['groups', 'delete', 'cli-readers']), 1)
+    await fetch(`${server.url}/v1/groups/cli-readers/members/${memberId}`, { method: 'DELETE' })
+    const deleted = await edgelog(['groups', 'delete', 'cli-readers'])
+    assertExit(deleted, 0)
+    assert.match(deleted.stdout, /deleted group cli-readers/)
+    const gone = await edgelog(['groups', 'describe', 'cli-readers'])
+    assertExit(gone, 1)
+    assert.match(gone.stderr, /^error: GROUP_ID_NOT_FOUND: /m)
+  })
+
+  test('usage errors: no target, two targets, a bad timestamp, an unknown action', slow, async () => {
+    for (const args of [
+      ['groups', 'reset', 'g'],
+      ['groups', 'reset', 'g', '--to', 'earliest', '--to-offset', '1'],
+      ['groups', 'reset', 'g', '--to-timestamp', 'yesterday'],
+      ['groups', 'reset', 'g', '--to', 'middle'],
+      ['groups', 'frobnicate'],
+    ]) {
+      const run = await edgelog(args)
+      assertExit(run, 2)
+      assert.match(run.stderr, /Run 'edgelog groups --help' for usage\./)
+    }
+  })
+})

@@ -151,9 +151,10 @@ describe('HTTP API round trips', () => {
     const lag = await call('GET', '/v1/groups/billing/lag')
     assert.deepEqual(lag.body, {
       group: 'billing',
+      state: 'Empty',
       partitions: [
-        { topic: 'lagged', partition: 0, committed: 1, highWatermark: 2, lag: 1 },
-        { topic: 'lagged', partition: 1, committed: 1, highWatermark: 1, lag: 0 },
+        { topic: 'lagged', partition: 0, committed: 1, logStartOffset: 0, highWatermark: 2, lag: 1, owner: null },
+        { topic: 'lagged', partition: 1, committed: 1, logStartOffset: 0, highWatermark: 1, lag: 0, owner: null },
       ],
       totalLag: 1,
     })

@@ -19,8 +19,8 @@ describe('broker metrics', () => {
       await broker.produce('orders', [rec('a'), rec('b'), rec('c'), rec('d'), rec('e')], '1')
       await broker.produce('orders', [rec('x', 1)], '1')
       await broker.fetch('orders', 0, { offset: 0, maxRecords: 2, maxBytes: 1 << 20, waitMs: 0 })
-      broker.commitOffsets('billing', [{ topic: 'orders', partition: 0, offset: 2 }, { topic: 'orders', partition: 1, offset: 1 }])
-      broker.commitOffsets('audit', [{ topic: 'orders', partition: 0, offset: 0 }])
+      await broker.groups.commit('billing', { offsets: [{ topic: 'orders', partition: 0, offset: 2 }, { topic: 'orders', partition: 1, offset: 1 }] })
+      await broker.groups.commit('audit', { offsets: [{ topic: 'orders', partition: 0, offset: 0 }] })
       // Two long polls with room for one: the second is THROTTLED and counted.
       const waiting = broker.fetch('orders', 1, { offset: 1, maxRecords: 1, maxBytes: 100, waitMs: 5_000 })
       await assert.rejects(broker.fetch('orders', 1, { offset: 1, maxRecords: 1, maxBytes: 100, waitMs: 5_000 }), (e: Error & { code?: string }) => e.code === 'THROTTLED')

@@ -9,6 +9,7 @@ import { commandHelp, mainHelp } from '../../src/cli/help.ts'
 import { LineReader, ProducePipeline, produceFlags, toRecord, type Line } from '../../src/cli/produce.ts'
 import { consumeFlags, formatValue, parseFrom } from '../../src/cli/consume.ts'
 import { createFlags, formatTable, parseConfig } from '../../src/cli/topics.ts'
+import { groupsFlags, parseTimestamp, parseTopicSpecs, resetTarget } from '../../src/cli/groups.ts'
 import { formatBytes, formatSummary, renderProgressLine } from '../../src/cli/progress.ts'
 
 const spec = {
@@ -108,6 +109,7 @@ describe('help text', () => {
     topics: createFlags,
     produce: produceFlags,
     consume: consumeFlags,
+    groups: groupsFlags,
   }
   for (const [command, flags] of Object.entries(commands)) {
     test(`documents every flag of ${command}`, () => {
@@ -118,7 +120,29 @@ describe('help text', () => {
   }
 
   test('the overview names every command', () => {
-    for (const command of ['serve', 'topics', 'produce', 'consume']) assert.match(mainHelp(), new RegExp(`\\b${command}\\b`))
+    for (const command of ['serve', 'topics', 'produce', 'consume', 'groups']) assert.match(mainHelp(), new RegExp(`\\b${command}\\b`))
+  })
+})
+
+describe('groups reset arguments', () => {
+  test('exactly one reset target', () => {
+    assert.equal(resetTarget('earliest', undefined, undefined), 'earliest')
+    assert.deepEqual(resetTarget(undefined, 12, undefined), { offset: 12 })
+    assert.deepEqual(resetTarget(undefined, undefined, '2024-05-01T12:00:00Z'), { timestamp: Date.UTC(2024, 4, 1, 12) })
+    assert.deepEqual(resetTarget(undefined, undefined, '1700000000000'), { timestamp: 1700000000000 })
+    usageError(() => resetTarget(undefined, undefined, undefined), /exactly one/)
+    usageError(() => resetTarget('latest', 3, undefined), /exactly one/)
+  })
+
+  test('timestamps: epoch ms or ISO-8601 with a zone, nothing else', () => {
+    for (const bad of ['yesterday', '2024-05-01', '2024-05-01T12:00:00', '-5', '1e12', '2024-13-45T99:99:99Z']) {
+      usageError(() => parseTimestamp(bad), /--to-timestamp/)
+    }
+  })
+
+  test('topic specs: TOPIC or TOPIC:P,P', () => {
+    assert.deepEqual(parseTopicSpecs(['orders', 'audit:0,2,2']), [{ topic: 'orders' }, { topic: 'audit', partitions: [0, 2] }])
+    for (const bad of ['orders:', ':1', 'orders:a', 'orders:1,,2', 'orders:-1']) usageError(() => parseTopicSpecs([bad]), /--topic/)
   })
 })
 
