@@ -123,6 +123,7 @@ describe('edge crash while draining', () => {
     await waitUntil('the lost sequence is counted', async () => ((await metric(edge.url, series)) ?? 0) >= 1)
     assert.equal(await metric(edge.url, 'edgelog_edge_shipping_halted{topic="reborn",partition="0",code="OUT_OF_ORDER_SEQUENCE_NUMBER"}'), 1)
     assert.equal(await metric(edge.url, 'edgelog_edge_outbox_records{topic="reborn",partition="0"}'), 3, 'nothing was skipped')
+    assert.ok((await metric(edge.url, 'edgelog_edge_shipping_lag_seconds{topic="reborn",partition="0"}'))! > 0, 'a halted partition never reports zero lag')
     assert.equal(await highWatermark(region.broker.url, 'reborn'), 0)
     assert.match(edge.output(), /shipping reborn-0 halted at outbox offset 2: OUT_OF_ORDER_SEQUENCE_NUMBER/)
   })

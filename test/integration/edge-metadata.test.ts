@@ -1,6 +1,7 @@
 // An edge learns its region's topics and keeps them: it answers topic reads from the region,
 // and from what it learned when the region is away, across its own restart.
 import assert from 'node:assert/strict'
+import { createServer, type AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { removeDir, type TestServer } from '../helpers/server.ts'
 import { startEdge, startRegion, waitUntil, type Region } from '../helpers/edge.ts'
@@ -55,5 +56,27 @@ describe('edge metadata', () => {
     await region.restart()
     await waitUntil('/readyz recovers', async () => (await fetch(`${edge.url}/readyz`)).status === 200)
     assert.equal((await fetch(`${edge.url}/v1/topics/never-seen`)).status, 404)
+  })
+
+  test('an upstream that cannot be reached is passed over for the next one given', async () => {
+    // A port nothing listens on: connection refused, at once.
+    const dead = createServer()
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve))
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`
+    await new Promise<void>((resolve) => dead.close(() => resolve()))
+    const second = await startEdge([deadUrl, region.upstream])
+    try {
+      await waitUntil('the edge learned the topic through the second upstream', async () => (await fetch(`${second.url}/v1/topics/meta`)).status === 200)
+      const r = await postJson(`${second.url}/v1/topics/meta/records?acks=all`, { records: [{ key: 'k', value: 1 }] })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      assert.equal(typeof r.body.offsets[0].offset, 'number')
+      const metrics = await (await fetch(`${second.url}/metrics`)).text()
+      assert.match(metrics, new RegExp(`edgelog_edge_upstream_up\\{upstream="${deadUrl}"\\} 0`))
+      assert.match(metrics, new RegExp(`edgelog_edge_upstream_current\\{upstream="${region.upstream}"\\} 1`))
+      assert.equal((await fetch(`${second.url}/readyz`)).status, 200)
+    } finally {
+      await second.stop('SIGKILL')
+      removeDir(second.dataDir)
+    }
   })
 })
