@@ -2,6 +2,7 @@
 import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
 import { benchWs } from './ws.ts'
+import { benchEdgeDrain, benchEdgeLatency } from './edge.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
 import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
 
@@ -85,4 +86,16 @@ if (!only || only === 'groups') {
   console.log('\n## GroupConsumer end to end (no-op handler)')
   const drain = [await benchGroupConsumer({ consumers: 1, records: 200_000, fsync: 'batch' }), await benchGroupConsumer({ consumers: 3, records: 200_000, fsync: 'batch' })]
   console.table(drain.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec) })))
+}
+
+if (!only || only === 'edge') {
+  console.log('\n## Edge relays: produce at edge A → subscriber at edge B (one record per request), and outbox drain after an outage')
+  const latency = await benchEdgeLatency({ ratePerSec: 1000, seconds: 10, partitions: 4, fsync: 'batch' })
+  console.table(latency.map((r) => ({ case: r.case, records: r.records, delivered: r.delivered, 'p50 ms': fmt(r.p50Ms, 1), 'p99 ms': fmt(r.p99Ms, 1), 'max ms': fmt(r.maxMs, 1) })))
+  const drains = [
+    await benchEdgeDrain({ records: 100_000, partitions: 4, valueBytes: 100, fsync: 'batch' }),
+    await benchEdgeDrain({ records: 100_000, partitions: 1, valueBytes: 100, fsync: 'batch' }),
+    await benchEdgeDrain({ records: 100_000, partitions: 4, valueBytes: 100, fsync: 'always' }),
+  ]
+  console.table(drains.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec), 'each record once': r.exact ? 'yes' : 'NO' })))
 }

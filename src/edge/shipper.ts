@@ -22,6 +22,8 @@ import type { Upstream } from './upstream.ts'
 
 /** Records in one shipped batch, whatever their size (a broker takes 100,000 per request by default). */
 export const MAX_SHIP_RECORDS = 50_000
+/** Shipped records the outbox lets go of at once while more wait (it always does when none wait). */
+const RELEASE_RECORDS = 1000
 /** Confirmed ranges kept in memory per partition to answer acks=all waiters. */
 const CONFIRMED_KEPT = 256
 /** Arrival times kept per partition (merged when more, never making a wait look shorter). */
@@ -86,6 +88,7 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   /** Monotonic ms of the last confirmed batch (or of start, before any). */
   lastShippedAt: number
   private running = false
+  private wakeScheduled = false
   private closed = false
   private retryTimer: TimerHandle | undefined
   private attempts = 0
@@ -172,7 +175,14 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   }
 
   onHighWatermark(): void {
-    this.wake()
+    // After the current turn: the produce that committed answers its client first.
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true
+      this.host.runtime.timers.defer(() => {
+        this.wakeScheduled = false
+        this.wake()
+      })
+    }
   }
 
   onClose(): void {
@@ -382,7 +392,8 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
     Object.assign(this.state, next)
     this.prepared = undefined
     // edge.db says it shipped; now the outbox lets go (a crash in between is redone at start).
-    this.op.log.advanceLogStart(batch.to)
+    // Small batches are let go together, a write fewer per batch; the cursor is what counts.
+    if (batch.to - this.op.log.logStartOffset >= RELEASE_RECORDS || this.state.nextOffset >= this.op.end) this.op.log.advanceLogStart(batch.to)
     this.confirmed.push({ from: batch.from, to: batch.to, base })
     if (this.confirmed.length > CONFIRMED_KEPT) this.confirmed.shift()
     while (this.arrivals.length > 0 && this.arrivals[0]!.end <= batch.to) this.arrivals.shift()
