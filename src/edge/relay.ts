@@ -180,7 +180,10 @@ export class EdgeRelay implements FanoutNode {
   subscriptionsChanged(topic: string, count: number): void {
     if (count === 0) this.localCounts.delete(topic)
     else this.localCounts.set(topic, count)
-    this.topics.get(topic)?.touch()
+    const relay = this.topics.get(topic)
+    if (relay) relay.touch()
+    // A subscription whose relay stopped while it was being planned: the relay starts again.
+    else if (count > 0 && !this.closed) void this.ready(topic).catch((err) => this.edge.options.logError(`edgelog edge: restarting the relay of ${topic} failed`, err))
   }
 
   localSubscriptions(topic: string): number {
@@ -277,6 +280,8 @@ export class EdgeRelay implements FanoutNode {
   private async upstreamOffsets(topic: string, required: boolean): Promise<TopicMeta['partitionInfo'] | undefined> {
     const known = this.edge.metadata.get(topic)
     if (known && known.describedAt > 0 && this.edge.runtime.clock.now() - known.describedAt <= UPSTREAM_OFFSETS_MAX_AGE_MS) return known.partitionInfo
+    // The region did not answer the last request: no new subscription waits for a timeout.
+    if (this.edge.upstream.down) return required && known?.partitionInfo.length ? known.partitionInfo : undefined
     try {
       const d = await this.edge.metadata.describe(topic)
       if (!d) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' does not exist`)
@@ -334,6 +339,7 @@ export class EdgeRelay implements FanoutNode {
 
   /** A cache far behind its region, that nobody reads now, starts at the region's end instead of replaying. */
   private async skipAhead(topic: string, parts: Partition[]): Promise<void> {
+    if (this.edge.upstream.down) return
     let region: TopicMeta | undefined
     try {
       region = await this.edge.metadata.describe(topic)

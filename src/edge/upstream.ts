@@ -74,6 +74,11 @@ export class Upstream {
     return this.lastContact > this.lastFailure && this.runtime.clock.monotonic() - this.lastContact <= this.options.reachabilityWindowMs
   }
 
+  /** The latest request to any upstream got no answer: asking again now would only wait for a timeout. */
+  get down(): boolean {
+    return this.lastFailure > this.lastContact
+  }
+
   /** Per URL: 1 when its last request got an answer, 0 when it failed, absent before first contact. */
   upStates(): Array<{ url: string; up: boolean | undefined }> {
     return this.states.map((s) => ({ url: s.url, up: s.up }))

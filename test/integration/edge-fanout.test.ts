@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import { removeDir, type TestServer } from '../helpers/server.ts'
 import { metric, metricSum, startEdge, startRegion, waitUntil, type Region } from '../helpers/edge.ts'
 import { postJson, SseClient, WsClient } from '../helpers/ws.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
+import { EdgelogClient } from '../../src/client/index.ts'
 
 const SUBSCRIBERS_PER_EDGE = 500
 const SOCKETS_PER_CLIENT = 1
@@ -149,6 +151,51 @@ describe('edge relay fan-out', () => {
       broker.close()
     } finally {
       ws.close()
+    }
+  })
+})
+
+describe('edge relay failover', () => {
+  test('the upstream in use goes away: the relay and the shipper move to the next upstream, and subscribers miss nothing', async () => {
+    const region = await startRegion()
+    // Two ways to the region; the first is closed in the middle.
+    const second = await startTcpProxy(region.broker.port)
+    const edge = await startEdge([region.upstream, second.url])
+    const client = new EdgelogClient({ url: edge.url, reconnect: { baseMs: 20, maxMs: 200 } })
+    try {
+      await postJson(`${region.broker.url}/v1/topics`, { name: 'moves', partitions: 2 })
+      await waitUntil('the edge knows the topic', async () => (await fetch(`${edge.url}/v1/topics/moves`)).status === 200)
+      const seen: Array<{ partition: number; offset: number }> = []
+      const sub = client.subscribe('moves', { from: 'earliest' }, (r) => void seen.push({ partition: r.partition, offset: r.offset }))
+      await waitUntil('live', () => sub.status === 'live')
+      let n = 0
+      const produce = async (url: string, count: number) => {
+        for (let i = 0; i < count; i += 10) {
+          const records = Array.from({ length: 10 }, () => ({ key: `k${n++ % 7}`, value: n }))
+          assert.equal((await postJson(`${url}/v1/topics/moves/records?acks=1`, { records })).status, 200)
+        }
+      }
+      await produce(region.broker.url, 100)
+      await waitUntil('the first records arrive', () => seen.length === 100)
+      await region.proxy.close()
+      await produce(region.broker.url, 100)
+      await produce(edge.url, 100) // shipped through the second upstream
+      await waitUntil('every record arrives through the second upstream', () => seen.length >= 300, 30_000)
+      await new Promise((r) => setTimeout(r, 300))
+      assert.equal(seen.length, 300)
+      for (let p = 0; p < 2; p++) {
+        const offsets = seen.filter((r) => r.partition === p).map((r) => r.offset)
+        assert.deepEqual(offsets, Array.from({ length: offsets.length }, (_, i) => i))
+      }
+      assert.equal(await metric(edge.url, `edgelog_edge_upstream_current{upstream="${second.url}"}`), 1)
+      sub.close()
+    } finally {
+      client.close()
+      await edge.stop('SIGKILL')
+      removeDir(edge.dataDir)
+      await second.close()
+      await region.close()
+      removeDir(region.dataDir)
     }
   })
 })
