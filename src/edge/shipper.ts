@@ -6,12 +6,11 @@
 // Records leave the outbox only after upstream confirmed them with acks=all.
 import { recordSizeBound } from '../broker/batching.ts'
 import type { HighWatermarkListener } from '../broker/partition.ts'
-import { BATCH_HEADER_SIZE, decodeBatch, readBatchHeader, type BatchRecord } from '../codec/record-batch.ts'
+import { BATCH_HEADER_SIZE, decodeBatch, readBatchHeader } from '../codec/record-batch.ts'
 import { isEdgelogError } from '../client/errors.ts'
 import type { ProduceRecord as WireRecord } from '../client/schemas.ts'
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import { assert, EdgelogError } from '../core/errors.ts'
-import { encodeBase64 } from '../core/base64.ts'
 import type { EdgeStore, InflightBatch, ShipState } from './edge-store.ts'
 import type { EdgeOptions } from './options.ts'
 import type { OutboxPartition } from './outbox.ts'
@@ -19,6 +18,8 @@ import { MAX_SEQUENCE, type EdgeProducer, type SequenceHolder } from './producer
 import { topicConfig } from './router.ts'
 import type { EdgeMetadata } from './metadata.ts'
 import type { Upstream } from './upstream.ts'
+import { codeOf } from './errors.ts'
+import { toWire } from './wire-records.ts'
 
 /** Records in one shipped batch, whatever their size (a broker takes 100,000 per request by default). */
 export const MAX_SHIP_RECORDS = 50_000
@@ -79,8 +80,6 @@ interface Prepared {
   gzip: boolean
 }
 
-// ignoreBOM keeps a leading U+FEFF in the text, so the region encodes exactly these bytes again.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   /** Why shipping stopped, when it did (a lost-sequence or unshippable answer). */
@@ -410,7 +409,7 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
 
   /** Decides what an error means for the batch in flight. Nothing is ever skipped. */
   private failed(err: unknown): 'retry' | 'halt' {
-    const code = isEdgelogError(err) ? err.code : err instanceof EdgelogError ? err.code : 'INTERNAL'
+    const code = codeOf(err)
     const message = String((err as Error)?.message ?? err)
     const lost = LOST_SEQUENCE.has(code)
     this.host.m.error(this.op.topic, this.op.index, code, lost)
@@ -466,34 +465,3 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   }
 }
 
-/**
- * A stored record as a produce request carries it. Values and keys that are not text go as
- * base64; values always do, so the region stores exactly the bytes this edge holds (a JSON
- * value's text is not re-serialised on the way).
- */
-function toWire(r: BatchRecord): WireRecord {
-  const out: WireRecord = { value: r.value === null ? null : { base64: encodeBase64(r.value) }, timestamp: r.timestamp }
-  if (r.key !== null) out.key = textOrBase64(r.key)
-  if (r.headers.length > 0) {
-    const headers: Record<string, string | null> = {}
-    for (const h of r.headers) {
-      if (h.value === null) headers[h.key] = null
-      else {
-        const text = textOrBase64(h.value)
-        // Produce requests carry text headers only; an edge takes nothing else in, so this holds.
-        if (typeof text !== 'string') throw new EdgelogError('INVALID_RECORD', `header '${h.key}' is not UTF-8 text`)
-        headers[h.key] = text
-      }
-    }
-    out.headers = headers
-  }
-  return out
-}
-
-function textOrBase64(bytes: Uint8Array): string | { base64: string } {
-  try {
-    return strictUtf8.decode(bytes)
-  } catch {
-    return { base64: encodeBase64(bytes) }
-  }
-}
