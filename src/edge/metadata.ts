@@ -70,6 +70,11 @@ export class EdgeMetadata {
       throw new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name.slice(0, 300)}' does not exist`)
     }
     if (known && known.describedAt > 0) return known
+    // The region did not answer the last request: a produce does not wait for another timeout.
+    if (this.upstream.down) {
+      if (known) return known
+      throw new EdgelogError('NETWORK_EXCEPTION', `topic '${name}' is not known at this edge and upstream cannot be reached`)
+    }
     let described: TopicMeta | undefined
     try {
       described = await this.describe(name)
