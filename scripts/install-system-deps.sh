@@ -2,9 +2,11 @@
 # Debian packages the test suite needs, for CI on a fresh machine (and for a new dev box).
 # Idempotent: installs only what is missing, and runs `apt-get update` at most once.
 #   chromium — the real browser of test/browser/ (driven by playwright-core, headless)
+#   g++, make, python3 — node-gyp compiles better-sqlite3 (the Node 20 SQLite driver) during
+#                        `npm install`: there is no prebuilt binary without GitHub access
 set -euo pipefail
 
-packages=(chromium)
+packages=(chromium g++ make python3)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -10,7 +10,8 @@ import { type AckFrame, type ClientFrame, type ErrFrame, type OkFrame, type Serv
 /** The part of the web-standard WebSocket this client uses (browsers, Deno, Bun, Node 22+, `ws`). */
 export interface WebSocketLike {
   readonly readyState: number
-  readonly bufferedAmount: number
+  /** Absent on a Cloudflare Worker's WebSocket: then the send buffer is taken as empty. */
+  readonly bufferedAmount?: number
   send(data: string): void
   close(code?: number, reason?: string): void
   onopen: ((event: unknown) => void) | null
@@ -181,7 +182,8 @@ export class WsConnection {
 
   /** True while the socket's send buffer has room (always true when not open: nothing is sent). */
   get writable(): boolean {
-    return this.#socket === undefined || this.#socket.bufferedAmount < this.#maxBufferedBytes
+    // `?? 0`: workerd's WebSocket has no bufferedAmount, and `undefined < n` would never send.
+    return this.#socket === undefined || (this.#socket.bufferedAmount ?? 0) < this.#maxBufferedBytes
   }
 
   /** Closes for good: pending requests reject, no reconnect. */

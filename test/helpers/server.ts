@@ -26,38 +26,62 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true })
 }
 
+/** Another server command than `bun edge/bun/serve.ts` (test/helpers/runtimes.ts has one per runtime). */
+export interface ServerCommand {
+  file: string
+  /** Arguments before `--port <port> --data <dir>`. */
+  args: string[]
+  cwd?: string
+  /** The whole environment of the process (not merged with this one's). */
+  env?: Record<string, string>
+}
+
 /**
- * Spawns `bun edge/bun/serve.ts --port <port> --data <dir>` (or `entry`) and resolves once the process
- * printed its listening line and /healthz answers 200. Port 0 lets the OS pick a free port.
+ * Spawns `bun edge/bun/serve.ts --port <port> --data <dir>` (or `entry`, or `command`) and
+ * resolves once the process printed its listening line and /healthz answers 200. Port 0 lets
+ * the OS pick a free port.
  */
 export async function startServer(
-  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string>; entry?: string } = {},
+  opts: { dataDir?: string; port?: number; args?: string[]; env?: Record<string, string>; entry?: string; command?: ServerCommand } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir()
+  const flags = ['--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
   // `entry`: another script that runs serve's main(), e.g. examples/live-comments/server.ts.
-  const args = [opts.entry ?? 'edge/bun/serve.ts', '--port', String(opts.port ?? 0), '--data', dataDir, ...(opts.args ?? [])]
-  const proc = spawn(BUN, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = opts.command
+    ? spawn(opts.command.file, [...opts.command.args, ...flags], {
+        cwd: opts.command.cwd ?? ROOT,
+        env: opts.command.env ?? { ...process.env, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(BUN, [opts.entry ?? 'edge/bun/serve.ts', ...flags], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout!.on('data', (d) => (out += d))
   proc.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((res) => proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null))))
-  const deadline = Date.now() + 15_000
+  // Generous: Miniflare and tsx start slower than Bun, and the machine is shared.
+  const deadline = Date.now() + 30_000
   let port = 0
+  let healthy = false
+  let lastAnswer = ''
   while (Date.now() < deadline) {
     const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
     if (m) {
       port = Number(m[1])
       try {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`)
-        if (r.status === 200) break
+        if (r.status === 200) {
+          healthy = true
+          break
+        }
+        lastAnswer = `${r.status} ${(await r.text()).slice(0, 500)}`
       } catch {}
     }
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited early:\n${out}`)
     await new Promise((r) => setTimeout(r, 20))
   }
-  if (!port) {
+  if (!healthy) {
     proc.kill('SIGKILL')
-    throw new Error(`server did not start in time:\n${out}`)
+    throw new Error(`server did not answer /healthz with 200 in time${lastAnswer ? ` (last answer: ${lastAnswer})` : ''}:\n${out}`)
   }
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,8 +1,7 @@
-// `edgelog serve --role edge` on Bun: an edge relay node in front of its --upstream region.
-// Its data directory holds edge.db, the outbox (outbox/) and the relay cache (relay/, a broker
-// of its own whose partitions hold recent records at the region's offsets).
+// `edgelog serve --role edge` on any runtime: an edge relay node in front of its --upstream
+// region (src/edge/). Its data directory holds edge.db, the outbox (outbox/) and the relay cache
+// (relay/, a broker of its own whose partitions hold recent records at the region's offsets).
 import { join, resolve } from 'node:path'
-import { bunStorage } from '../../storage/bun-sqlite.ts'
 import { Broker } from '../../src/broker/broker.ts'
 import type { ServeOptions } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
@@ -11,22 +10,14 @@ import { EdgeNode } from '../../src/edge/edge-node.ts'
 import { EdgeRelay } from '../../src/edge/relay.ts'
 import { relayCacheMetrics } from '../../src/edge/relay-metrics.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
-import { parseOriginPolicy } from '../../src/fanout/origin.ts'
-import type { ServeHooks } from './serve.ts'
-import { bunFanout } from './ws.ts'
+import type { OriginPolicy } from '../../src/fanout/origin.ts'
+import type { Platform, ServeHooks } from './serve.ts'
 
-export async function serveEdge(options: ServeOptions, hooks: ServeHooks = {}): Promise<void> {
-  let originPolicy
-  try {
-    originPolicy = parseOriginPolicy(options['allowed-origins'])
-  } catch (err) {
-    console.error((err as Error).message)
-    process.exit(2)
-  }
+export async function serveEdge(platform: Platform, options: ServeOptions, originPolicy: OriginPolicy, hooks: ServeHooks = {}): Promise<void> {
   const dataDir = resolve(options.data)
   const runtime = systemRuntime()
   const edge = EdgeNode.open({
-    storage: bunStorage(dataDir, options.fsync),
+    storage: await platform.openStorage(dataDir, options.fsync),
     runtime,
     options: {
       upstreams: options.upstream,
@@ -38,7 +29,7 @@ export async function serveEdge(options: ServeOptions, hooks: ServeHooks = {}): 
     },
   })
   // The relay cache can always be fetched again from the region: batch fsync is enough for it.
-  const cache = Broker.open(bunStorage(join(dataDir, 'relay'), 'batch'), runtime, {
+  const cache = Broker.open(await platform.openStorage(join(dataDir, 'relay'), 'batch'), runtime, {
     nodeId: options['node-id'],
     fsync: 'batch',
     maxPartitions: options['max-partitions'],
@@ -60,7 +51,6 @@ export async function serveEdge(options: ServeOptions, hooks: ServeHooks = {}): 
     },
   })
   relay.attach(hub)
-  const live = bunFanout(hub)
   let draining = false
   const app = createEdgeApp(edge, {
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
@@ -70,28 +60,25 @@ export async function serveEdge(options: ServeOptions, hooks: ServeHooks = {}): 
   })
   await hooks.extend?.(app)
   edge.start()
-  const server = Bun.serve({
-    port: options.port,
-    hostname: options.host,
-    fetch: (req, srv) => (new URL(req.url).pathname === '/v1/ws' ? live.upgrade(req, srv) : app.fetch(req)),
-    websocket: live.websocket,
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    idleTimeout: 60,
-  })
-  hub.useNativeChannels(live.channels(server))
-  console.log(`edgelog listening on http://${options.host}:${server.port} (edge of ${options.upstream.join(', ')}; data ${dataDir}, fsync ${options.fsync})`)
+  const listener = await platform.listen({ fetch: app.fetch, hub }, { port: options.port, host: options.host })
+  console.log(
+    `edgelog listening on http://${options.host}:${listener.port} ` +
+      `(edge of ${options.upstream.join(', ')}; data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime})`,
+  )
 
   const shutdown = async (signal: string) => {
     if (draining) return
     draining = true
     console.log(`edgelog: ${signal}, shutting down`)
+    // Live connections first (clients resume elsewhere), then the relay and shipping stop; what
+    // the outbox holds stays there and ships after the restart.
     hub.shutdown()
-    await server.stop()
+    await listener.stop()
     relay.close()
     cache.close()
     edge.close()
-    process.exit(0)
+    platform.exit(0)
   }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  platform.onSignal('SIGTERM', () => void shutdown('SIGTERM'))
+  platform.onSignal('SIGINT', () => void shutdown('SIGINT'))
 }

@@ -1,0 +1,55 @@
+// `edgelog serve` on Node (`npm run start:node`): @hono/node-server and the `ws` package
+// (ws.ts) around edge/shared/serve.ts, with the SQLite driver this Node has: node:sqlite on
+// Node 24 (22.13+), better-sqlite3 on Node 20. EDGELOG_SQLITE=better-sqlite3|node:sqlite
+// overrides the choice.
+//   node --import tsx edge/node/serve.ts --port 8080 --data ./data
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
+import { defaultFileDriver, isFileDriverName, openFileStorage } from '../../storage/select.ts'
+import { serveNode } from '../shared/serve.ts'
+import { admitUpgrade, WS_PATH } from '../shared/ws.ts'
+import { nodeFanout } from './ws.ts'
+
+const wanted = process.env.EDGELOG_SQLITE
+if (wanted !== undefined && (!isFileDriverName(wanted) || wanted === 'bun:sqlite')) {
+  console.error(`EDGELOG_SQLITE must be node:sqlite or better-sqlite3, not '${wanted}'`)
+  process.exit(2)
+}
+const driver = wanted ?? (await defaultFileDriver())
+
+await serveNode({
+  runtime: `Node ${process.versions.node}`,
+  driver,
+  argv: process.argv.slice(2),
+  env: process.env,
+  openStorage: (dir, fsync) => openFileStorage(driver, dir, fsync),
+  listen({ fetch, hub }, { port, host }) {
+    return new Promise((resolve) => {
+      const server = serve(
+        {
+          // A plain GET /v1/ws (no upgrade) gets the same answer as on Bun: admission, then 426.
+          fetch: (req: Request) => {
+            if (new URL(req.url).pathname !== WS_PATH) return fetch(req)
+            const admitted = admitUpgrade(hub, req)
+            return 'response' in admitted ? admitted.response : new Response(null, { status: 500 })
+          },
+          port,
+          hostname: host,
+        },
+        (info) => {
+          const stopHeartbeat = nodeFanout(server as Server, hub)
+          resolve({
+            port: info.port,
+            stop: () =>
+              new Promise<void>((done) => {
+                stopHeartbeat()
+                server.close(() => done())
+              }),
+          })
+        },
+      )
+    })
+  },
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  exit: (code) => process.exit(code),
+})

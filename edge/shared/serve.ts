@@ -1,0 +1,127 @@
+// `edgelog serve` on any runtime: parse the options, open storage, the broker and the fan-out
+// hub, create the app, listen, and drain on SIGTERM / SIGINT. Each entry point (edge/bun,
+// edge/deno, edge/node) only says how its runtime opens SQLite, listens, upgrades `/v1/ws`,
+// and hears signals.
+import { resolve } from 'node:path'
+import type { Hono } from 'hono'
+import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
+import { createApp } from '../../src/api/app.ts'
+import { Broker } from '../../src/broker/broker.ts'
+import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
+import { systemRuntime } from '../../src/core/clock.ts'
+import { FanoutHub } from '../../src/fanout/hub.ts'
+import { parseOriginPolicy } from '../../src/fanout/origin.ts'
+
+export type FetchHandler = (request: Request) => Response | Promise<Response>
+
+export interface Listener {
+  /** The port actually bound (the OS picks one for port 0). */
+  port: number
+  /** Stops accepting connections; resolves when the server has stopped. */
+  stop(): Promise<void>
+}
+
+/** What a runtime's server serves: the HTTP app, and the hub its `/v1/ws` upgrades go to. */
+export interface NodeHandlers {
+  fetch: FetchHandler
+  hub: FanoutHub
+}
+
+export interface Platform {
+  /** For the listening line, e.g. "Node 24.21.0". */
+  runtime: string
+  /** The SQLite driver's name, for the listening line. */
+  driver: string
+  argv: string[]
+  env: Record<string, string | undefined>
+  openStorage(dataDir: string, fsync: FsyncPolicy): StorageProvider | Promise<StorageProvider>
+  /** Serves `fetch`, and upgrades `GET /v1/ws` into a session of `hub` (edge/shared/ws.ts). */
+  listen(handlers: NodeHandlers, options: { port: number; host: string }): Promise<Listener>
+  onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void
+  exit(code: number): never
+}
+
+export interface ServeHooks {
+  /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
+  extend?: (app: Hono) => void | Promise<void>
+}
+
+export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Promise<void> {
+  const fail = (err: unknown): never => {
+    if (err instanceof ServeHelp) {
+      console.log(err.message)
+      return platform.exit(0)
+    }
+    console.error((err as Error).message)
+    return platform.exit(2)
+  }
+  let options
+  let originPolicy
+  try {
+    options = parseServeOptions(platform.argv, platform.env)
+    originPolicy = parseOriginPolicy(options['allowed-origins'])
+  } catch (err) {
+    return fail(err)
+  }
+  if (options.role === 'edge') {
+    const { serveEdge } = await import('./edge.ts')
+    return serveEdge(platform, options, originPolicy, hooks)
+  }
+  const dataDir = resolve(options.data)
+  const broker = Broker.open(await platform.openStorage(dataDir, options.fsync), systemRuntime(), {
+    nodeId: options['node-id'],
+    fsync: options.fsync,
+    fsyncIntervalMs: options['fsync-interval-ms'],
+    maxPartitions: options['max-partitions'],
+    maxLongPolls: options['max-long-polls'],
+    groups: {
+      offsetsTopicPartitions: options['offsets-topic-partitions'],
+      maxGroupSize: options['group-max-size'],
+      maxGroups: options['max-groups'],
+      heartbeatIntervalMs: options['group-heartbeat-interval-ms'],
+      minSessionTimeoutMs: options['group-min-session-timeout-ms'],
+      maxSessionTimeoutMs: options['group-max-session-timeout-ms'],
+    },
+    cleanerIntervalMs: options['cleaner-interval-ms'],
+    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
+  })
+  const hub = new FanoutHub(broker, {
+    originPolicy,
+    limits: {
+      maxConnections: options['max-connections'],
+      maxFrameBytes: options['ws-max-frame-bytes'],
+      maxBufferedBytes: options['ws-max-buffered-bytes'],
+      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+      idleTimeoutSeconds: options['ws-idle-timeout'],
+      maxInflightPubs: options['ws-max-inflight-pubs'],
+    },
+  })
+  let draining = false
+  const app = createApp(broker, {
+    limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
+    ready: () => !draining,
+    fanout: hub,
+  })
+  await hooks.extend?.(app)
+  const listener = await platform.listen({ fetch: app.fetch, hub }, { port: options.port, host: options.host })
+  console.log(
+    `edgelog listening on http://${options.host}:${listener.port} ` +
+      `(data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime})`,
+  )
+
+  const shutdown = async (signal: string) => {
+    if (draining) return
+    draining = true
+    console.log(`edgelog: ${signal}, shutting down`)
+    // Live connections first: sockets get 1001 and SSE streams end, so clients resume
+    // elsewhere and the server's stop is not left waiting on streams that never finish.
+    hub.shutdown()
+    // Sockets that were group members left their groups: store that before closing (bounded).
+    await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
+    await listener.stop()
+    broker.close()
+    platform.exit(0)
+  }
+  platform.onSignal('SIGTERM', () => void shutdown('SIGTERM'))
+  platform.onSignal('SIGINT', () => void shutdown('SIGINT'))
+}
