@@ -36,7 +36,7 @@ export async function serveEdge(platform: Platform, options: ServeOptions, origi
     cleanerIntervalMs: 0,
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
   })
-  const relay = new EdgeRelay(edge, cache)
+  const relay = new EdgeRelay(edge, cache, platform.WebSocket)
   edge.attachRelay(relay)
   const hub = new FanoutHub(cache, {
     node: relay,

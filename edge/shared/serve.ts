@@ -11,6 +11,7 @@ import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
+import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>
 
@@ -39,6 +40,8 @@ export interface Platform {
   listen(handlers: NodeHandlers, options: { port: number; host: string }): Promise<Listener>
   onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void
   exit(code: number): never
+  /** A WebSocket client for an edge's upstream subscriptions where the runtime has no global one (Node 20). */
+  WebSocket?: WebSocketConstructor
 }
 
 export interface ServeHooks {
