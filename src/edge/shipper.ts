@@ -94,6 +94,8 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   /** After MESSAGE_TOO_LARGE: ship smaller batches than the topic allows (the region's limit shrank). */
   private shrunkBytes: number | undefined
   private prepared: Prepared | undefined
+  /** The next batch's records, read while the one in flight travels. */
+  private prefetched: { from: number; limit: number; read: Promise<Omit<Prepared, 'batch'>> } | undefined
   private readonly confirmed: Array<{ from: number; to: number; base: number }> = []
   private readonly arrivals: Array<{ end: number; at: number }> = []
   private readonly waiters = new Set<AckWaiter>()
@@ -252,6 +254,7 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.prefetched = undefined
     this.unlisten()
     if (this.retryTimer) this.host.runtime.timers.clearTimeout(this.retryTimer)
     this.retryTimer = undefined
@@ -276,7 +279,9 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
           if (this.closed) break
           const prepared = await this.prepare()
           if (prepared === undefined) continue // an epoch bump was asked for; loop ends above
-          const answer = await this.send(prepared, identity.producerId, identity.producerEpoch)
+          const sending = this.send(prepared, identity.producerId, identity.producerEpoch)
+          this.readAhead(prepared.batch.to)
+          const answer = await sending
           if (this.closed) break
           this.confirm(prepared, answer.base, answer.duplicate, generation)
           outcome = 'next'
@@ -306,10 +311,12 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
       this.prepared = { batch: inflight, ...records }
       return this.prepared
     }
-    const topic = this.host.metadata.get(this.op.topic)
-    const topicMax = Number(topic ? topicConfig(topic)['max.message.bytes'] : Infinity)
-    const limit = Math.min(this.host.options.shipBatchBytes, topicMax, this.shrunkBytes ?? Infinity)
-    const read = await this.readRange(this.state.nextOffset, this.op.end, limit)
+    const limit = this.batchLimit()
+    const from = this.state.nextOffset
+    const ahead = this.prefetched
+    this.prefetched = undefined
+    let read = ahead && ahead.from === from && ahead.limit === limit ? await ahead.read.catch(() => undefined) : undefined
+    if (!read || read.records.length === 0) read = await this.readRange(from, this.op.end, limit)
     const count = read.records.length
     assert(count > 0, `${this.describe()}: a batch holds at least one record`)
     if (this.state.nextSequence + count - 1 > MAX_SEQUENCE) {
@@ -321,6 +328,25 @@ export class PartitionShipper implements HighWatermarkListener, SequenceHolder {
     this.host.store.putShipState(this.state) // before it is sent: a restart sends exactly this again
     this.prepared = { batch, ...read }
     return this.prepared
+  }
+
+  /** The largest batch to ship now: --ship-batch-bytes, the topic's max.message.bytes, or less after MESSAGE_TOO_LARGE. */
+  private batchLimit(): number {
+    const topic = this.host.metadata.get(this.op.topic)
+    const topicMax = Number(topic ? topicConfig(topic)['max.message.bytes'] : Infinity)
+    return Math.min(this.host.options.shipBatchBytes, topicMax, this.shrunkBytes ?? Infinity)
+  }
+
+  /**
+   * Reads (and renders) the batch after `from` while the one before it travels, so the edge's
+   * work overlaps the region's; nothing is persisted or sent until that one is confirmed.
+   */
+  private readAhead(from: number): void {
+    if (from >= this.op.end) return
+    const limit = this.batchLimit()
+    const read = this.readRange(from, this.op.end, limit)
+    read.catch(() => {}) // read again, for real, when it is needed
+    this.prefetched = { from, limit, read }
   }
 
   /**
