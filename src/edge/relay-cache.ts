@@ -10,8 +10,8 @@ const MAX_PENDING_RECORDS = 20_000
 /** One cache append: at most this many bytes of records (by the broker's bound). */
 const CACHE_BATCH_BYTES = 1024 * 1024
 
-export /** Moves an empty-or-behind cache partition forward to `offset` (its feed hears a gap if it had cursors). */
-function startAt(p: Partition, offset: number): void {
+/** Moves an empty-or-behind cache partition forward to `offset` (its feed hears a gap if it had cursors). */
+export function startAt(p: Partition, offset: number): void {
   if (offset <= p.log.logEndOffset) return
   p.log.truncateFullyAndStartAt(offset)
   p.setHighWatermark(offset)

@@ -1,6 +1,5 @@
 // One relayed topic: the edge's single upstream subscription for it (the client library's
 // Subscription, resuming exactly where the relay cache ends) and the cache partitions it writes.
-import type { Partition } from '../broker/partition.ts'
 import { Subscription, type ConsumedRecord, type Gap, type SubscriptionStatus } from '../client/subscription.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import { codeOf, serverError } from './errors.ts'
@@ -11,8 +10,8 @@ import { toBatchRecord } from './wire-records.ts'
 /** Records the upstream subscription may queue while the cache appends (its pause threshold). */
 const UPSTREAM_QUEUE_RECORDS = 10_000
 
-export /** One relayed topic: its upstream subscription and the cache partitions it writes. */
-class TopicRelay {
+/** One relayed topic: its upstream subscription and the cache partitions it writes. */
+export class TopicRelay {
   status: SubscriptionStatus | 'starting' = 'starting'
   mirrors: MirrorPartition[] = []
   /** Resolves once the cache is in place and the upstream subscription was asked for. */
