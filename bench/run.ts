@@ -5,6 +5,7 @@ import { benchWs } from './ws.ts'
 import { benchEdgeDrain, benchEdgeLatency } from './edge.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
 import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
+import { benchClusterProduce } from './cluster.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -86,6 +87,15 @@ if (!only || only === 'groups') {
   console.log('\n## GroupConsumer end to end (no-op handler)')
   const drain = [await benchGroupConsumer({ consumers: 1, records: 200_000, fsync: 'batch' }), await benchGroupConsumer({ consumers: 3, records: 200_000, fsync: 'batch' })]
   console.table(drain.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec) })))
+}
+
+if (!only || only === 'cluster') {
+  console.log('\n## Replication: three brokers and etcd on loopback, RF=3, min.insync.replicas=2, requests to the leader')
+  const rows = []
+  for (const fsync of ['always', 'batch']) {
+    for (const [inFlight, recordsPerRequest] of [[1, 1], [8, 100]] as const) rows.push(...(await benchClusterProduce({ fsync, seconds: 5, inFlight, recordsPerRequest })))
+  }
+  console.table(rows.map((r) => ({ case: r.case, requests: r.requests, 'records/s': fmt(r.recordsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2) })))
 }
 
 if (!only || only === 'edge') {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs, for CI on a fresh machine (and for a new dev box).
 # Idempotent: installs only what is missing, and runs `apt-get update` at most once.
-#   chromium — the real browser of test/browser/ (driven by playwright-core, headless)
+#   chromium    — the real browser of test/browser/ (driven by playwright-core, headless)
+#   etcd-server — the cluster metadata store of test/cluster/ (three brokers and a real etcd)
 #   g++, make, python3 — node-gyp compiles better-sqlite3 (the Node 20 SQLite driver) during
 #                        `npm install`: there is no prebuilt binary without GitHub access
 set -euo pipefail
 
-packages=(chromium g++ make python3)
+packages=(chromium etcd-server g++ make python3)
 
 missing=()
 for package in "${packages[@]}"; do

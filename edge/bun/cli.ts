@@ -1,6 +1,7 @@
 // Bun entry point of the `edgelog` command. `serve` runs a node in this process; every other
 // command goes to the runtime-agnostic CLI in src/cli/, which gets stdin, the output writers
 // and an abort signal for Ctrl-C from here.
+import { fstatSync, statSync } from 'node:fs'
 import type { CliIO } from '../../src/cli/main.ts'
 
 /** After Ctrl-C a command flushes and exits; if that takes longer than this, exit anyway. */
@@ -40,9 +41,34 @@ function terminalIO(): CliIO {
     stderr: (text) => void process.stderr.write(text),
     // The live progress line goes to stderr, so that is the stream that must be a terminal.
     isTTY: Boolean(process.stderr.isTTY),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stdinSize: regularFileSize(() => fstatSync(0)),
+    openFile,
     env: process.env,
     signal: interrupt.signal,
   }
+}
+
+/** The size of a regular file; undefined for pipes, terminals, sockets and devices. */
+function regularFileSize(stat: () => { isFile(): boolean; size: number }): number | undefined {
+  try {
+    const info = stat()
+    return info.isFile() ? info.size : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function openFile(path: string): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
+  let info
+  try {
+    info = statSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new Error(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code)}`)
+  }
+  if (info.isDirectory()) throw new Error(`cannot read ${path}: it is a directory`)
+  return { stream: Bun.file(path).stream() as ReadableStream<Uint8Array>, size: info.isFile() ? info.size : undefined }
 }
 
 function writeStdout(text: string): void | Promise<void> {

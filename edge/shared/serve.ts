@@ -6,7 +6,8 @@ import { resolve } from 'node:path'
 import type { Hono } from 'hono'
 import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
 import { createApp } from '../../src/api/app.ts'
-import { Broker } from '../../src/broker/broker.ts'
+import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
+import { openClusterNode } from '../../src/cluster/start.ts'
 import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
@@ -71,7 +72,8 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     return serveEdge(platform, options, originPolicy, hooks)
   }
   const dataDir = resolve(options.data)
-  const broker = Broker.open(await platform.openStorage(dataDir, options.fsync), systemRuntime(), {
+  const storage = await platform.openStorage(dataDir, options.fsync)
+  const brokerOptions: BrokerOpenOptions = {
     nodeId: options['node-id'],
     fsync: options.fsync,
     fsyncIntervalMs: options['fsync-interval-ms'],
@@ -87,7 +89,34 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     },
     cleanerIntervalMs: options['cleaner-interval-ms'],
     maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
-  })
+    requestTimeoutMs: options['request-timeout-ms'],
+  }
+  // With --etcd the node is a cluster member (src/cluster/); it joins once it listens.
+  const cluster = options.etcd
+    ? openClusterNode({
+        nodeId: options['node-id'],
+        etcd: options.etcd.split(',').map((e) => e.trim()).filter(Boolean),
+        storage,
+        runtime: systemRuntime(),
+        broker: brokerOptions,
+        replication: {
+          replicaLagTimeMaxMs: options['replica-lag-time-max-ms'],
+          isrCheckIntervalMs: Math.max(50, Math.floor(options['replica-lag-time-max-ms'] / 4)),
+          replicaFetchMaxBytes: options['replica-fetch-max-bytes'],
+          replicaFetchWaitMaxMs: options['replica-fetch-wait-max-ms'],
+        },
+        cluster: {
+          leaseTtlSeconds: options['lease-ttl-seconds'],
+          keepAliveIntervalMs: Math.floor((options['lease-ttl-seconds'] * 1000) / 3),
+          metadataIntervalMs: options['metadata-interval-ms'],
+        },
+        peerToken: options['peer-token'],
+        log: (m) => console.log(`edgelog: ${m}`),
+        forwardTimeoutMs: options['request-timeout-ms'] + 35_000,
+        maxRequestBytes: options['max-request-bytes'],
+      })
+    : undefined
+  const broker = cluster ? cluster.node.broker : Broker.open(storage, systemRuntime(), brokerOptions)
   const hub = new FanoutHub(broker, {
     originPolicy,
     limits: {
@@ -104,12 +133,23 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
     ready: () => !draining,
     fanout: hub,
+    cluster: cluster?.api,
   })
   await hooks.extend?.(app)
   const listener = await platform.listen({ fetch: app.fetch, hub }, { port: options.port, host: options.host })
+  if (cluster) {
+    // Registered under the URL other brokers reach it at (the port is known now).
+    try {
+      await cluster.node.join(options.advertise ?? `http://${options.host}:${listener.port}`)
+    } catch (err) {
+      console.error(`edgelog: could not join the cluster: ${(err as Error).message}`)
+      return platform.exit(1)
+    }
+  }
+  const member = cluster ? `, node ${options['node-id']} of the cluster at ${options.etcd}` : ''
   console.log(
     `edgelog listening on http://${options.host}:${listener.port} ` +
-      `(data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime})`,
+      `(data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime}${member})`,
   )
 
   const shutdown = async (signal: string) => {
@@ -122,7 +162,9 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     // Sockets that were group members left their groups: store that before closing (bounded).
     await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
     await listener.stop()
-    broker.close()
+    // A cluster member writes its clean-shutdown marker and gives its lease back (failover now).
+    if (cluster) await cluster.node.close()
+    else broker.close()
     platform.exit(0)
   }
   platform.onSignal('SIGTERM', () => void shutdown('SIGTERM'))

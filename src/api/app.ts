@@ -5,6 +5,8 @@ import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import { readJson } from './body.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
+import { mountCluster, type ClusterApi } from './cluster.ts'
+import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
@@ -20,6 +22,8 @@ export interface AppOptions {
   ready?: () => boolean
   /** Live subscriptions: serves SSE at /v1/topics/{topic}/sse (WebSocket upgrades are the runtime's). */
   fanout?: FanoutHub
+  /** Cluster mode: topic admin through the metadata store, replica routes, forwarding to leaders. */
+  cluster?: ClusterApi
 }
 
 export function createApp(broker: Broker, options: AppOptions = {}) {
@@ -38,13 +42,15 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.post('/v1/producers', async (c) => {
     const hasBody = c.req.raw.body !== null && c.req.header('content-length') !== '0'
     const body = hasBody ? InitProducerSchema.parse(await readJson(c.req.raw, 4096)) : {}
-    return c.json(broker.initProducer(body.producerId))
+    return c.json(await broker.initProducer(body.producerId))
   })
   const fanout = options.fanout
   if (fanout) app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic')))
+  if (options.cluster) mountCluster(app, options.cluster, limits)
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))
   app.route('/', clientBundleRoutes())
+  app.route('/', consoleRoutes())
   return app
 }

@@ -69,10 +69,11 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
         r.partition = partition
       }
       if (!producer) {
-        const offsets = await broker.produce(topic, records, acks, { compression })
+        // A partition's own route is forwarded (or not) before it gets here: see ./forward.ts.
+        const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })
         return c.json({ offsets }, acks === '0' ? 202 : 200)
       }
-      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression })
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer, { compression, noForward: true })
       const offsets = records.map((_, i) => ({ partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
       return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
     })

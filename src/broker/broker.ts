@@ -44,6 +44,31 @@ export interface BrokerOptions {
   maxBatchDecompressedBytes: number
   /** Where background failures (a cleaner step) are reported; never to a client. */
   logError: (message: string, err: unknown) => void
+  /** acks=all: how long a produce waits for the ISR before REQUEST_TIMED_OUT (Kafka's request.timeout.ms). */
+  requestTimeoutMs: number
+  /** Called for every partition as it is opened, before it serves anything (replication attaches its role here). */
+  onPartitionOpen?: (p: Partition, topic: TopicRecord) => void
+  /** Where producer ids come from: this node's meta.db by default, the cluster's metadata store in a cluster. */
+  producerIds?: ProducerIdService
+  /**
+   * A cluster's one hop: records for a partition another broker leads go there (its partition
+   * produce route) instead of failing with NOT_LEADER_OR_FOLLOWER. Resolves to the base offset.
+   */
+  forwardProduce?: (
+    topic: string,
+    partition: number,
+    records: NewRecord[],
+    acks: Acks,
+    producer?: ProducerId,
+  ) => Promise<{ baseOffset: number | null; duplicate: boolean }>
+}
+
+/** Issues idempotent producer ids and epochs (KIP-98 InitProducerId). */
+export interface ProducerIdService {
+  /** A new id at epoch 0, or the next epoch of `existing` (fencing the old one). */
+  init(existing?: number): Promise<{ producerId: number; producerEpoch: number }>
+  /** The newest epoch issued for the id, at least `atLeast` if such an epoch exists; undefined for an id never issued. */
+  currentEpoch(producerId: number, atLeast: number): Promise<number | undefined>
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
@@ -59,6 +84,7 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   cleanerBatchesPerStep: DEFAULT_CLEANER_OPTIONS.batchesPerStep,
   maxBatchDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
   logError: (message, err) => console.error(message, err),
+  requestTimeoutMs: 30_000,
 }
 
 export type BrokerOpenOptions = Partial<Omit<BrokerOptions, 'groups'>> & { groups?: Partial<GroupOptions> }
@@ -70,6 +96,8 @@ export interface ProduceRecord extends NewRecord {
 export interface ProduceOptions {
   /** The producer's compression (used when the topic's compression.type is `producer`). */
   compression?: ProduceCompression
+  /** Never hand records on to another broker (the request names its partition, or was forwarded already). */
+  noForward?: boolean
 }
 
 export interface ProducerId {
@@ -119,6 +147,7 @@ export class Broker {
   private closed = false
   private readonly m: BrokerMetrics
   readonly cleaner: LogCleaner
+  private readonly producerIds: ProducerIdService
 
   private constructor(
     private readonly storage: StorageProvider,
@@ -127,6 +156,7 @@ export class Broker {
     readonly options: BrokerOptions,
   ) {
     this.sticky = new StickyPartitioner(runtime.random)
+    this.producerIds = options.producerIds ?? localProducerIds(meta, runtime)
     this.groups = new GroupCoordinator(this.groupHost(), options.groups)
     this.m = new BrokerMetrics(this.metrics, {
       partitions: () => {
@@ -236,6 +266,42 @@ export class Broker {
     this.groups.onTopicDeleted(name)
   }
 
+  /**
+   * Cluster mode: makes this node hold the topic as the cluster metadata describes it (same
+   * topic id), replacing a local topic of the same name with another id (deleted and re-created).
+   */
+  ensureTopic(record: TopicRecord): void {
+    this.checkOpen()
+    const existing = this.topics.get(record.name)
+    if (existing?.record.topicId === record.topicId) {
+      // Configs change in the cluster metadata (alter configs): take them over.
+      if (JSON.stringify(existing.record.config) !== JSON.stringify(record.config)) {
+        this.meta.replaceTopicConfig(record.name, record.config)
+        existing.record = { ...existing.record, config: record.config }
+      }
+      return
+    }
+    if (existing) this.removeTopic(record.name)
+    const topic = this.openTopic(record)
+    try {
+      this.meta.insertTopic(record)
+    } catch (err) {
+      this.dropTopic(topic)
+      throw err
+    }
+  }
+
+  /** Cluster mode: the topic is gone from the cluster metadata. */
+  removeTopic(name: string): void {
+    if (!this.topics.has(name) || isInternalTopic(name)) return
+    this.deleteTopic(name)
+  }
+
+  /** Topic records this node holds (cluster mode compares them with the metadata store). */
+  topicRecords(): TopicRecord[] {
+    return [...this.topics.values()].map((t) => t.record)
+  }
+
   /** User topics by name; internal topics (`__consumer_offsets`) only when asked for. */
   listTopics(includeInternal = false): Array<{ name: string; partitions: number; internal?: true }> {
     return [...this.topics.values()]
@@ -329,6 +395,21 @@ export class Broker {
     })
     if (usedSticky) this.sticky.onNewBatch(topicName, n)
 
+    // A partition led elsewhere: its records go to the leader in one request (one hop).
+    const forward = this.options.forwardProduce
+    const remote: Array<Promise<void>> = []
+    const offsets: Array<{ partition: number; offset: number | null }> = new Array(records.length)
+    for (const [p, indexes] of [...byPartition]) {
+      const role = topic.partitions[p]!.role
+      if (!forward || options.noForward || !role || role.leads) continue
+      byPartition.delete(p)
+      remote.push(
+        forward(topicName, p, indexes.map((i) => records[i]!), acks).then(({ baseOffset: base }) => {
+          indexes.forEach((i, j) => (offsets[i] = { partition: p, offset: base === null ? null : base + j }))
+        }),
+      )
+    }
+    if (acks === 'all') for (const p of byPartition.keys()) topic.partitions[p]!.role?.checkInSyncReplicas()
     const plans: Array<{ partition: Partition; indexes: number[][]; requests: AppendRequest[] }> = []
     for (const [p, indexes] of byPartition) {
       const groups = packBatches(indexes.map((i) => records[i]!), maxBytes)
@@ -343,10 +424,12 @@ export class Broker {
     )
     if (acks === '0') {
       for (const a of appends) a.then((rs) => rs.forEach((r) => this.countResult(topicName, r))).catch(() => {})
+      for (const r of remote) r.catch(() => {})
       return assigned.map((partition) => ({ partition, offset: null }))
     }
-    const offsets: Array<{ partition: number; offset: number | null }> = new Array(records.length)
     const results = await Promise.all(appends)
+    await Promise.all(remote)
+    if (acks === 'all') await this.awaitCommitted(results.map((rs, k) => ({ partition: plans[k]!.partition, results: rs })))
     let firstError: EdgelogError | undefined
     results.forEach((rs, k) => {
       const plan = plans[k]!
@@ -383,7 +466,14 @@ export class Broker {
     const config = effectiveConfig(topic.record.config)
     const codec = writeCompression(config['compression.type']!, options.compression)
     this.checkKeys(topicName, config, records)
-    const current = this.meta.producerEpoch(producer.id)
+    const forward = this.options.forwardProduce
+    if (forward && !options.noForward && partition.role && !partition.role.leads) {
+      // Led elsewhere (a WebSocket publish to a follower, say): one hop, with the producer fields.
+      const r = await forward(topicName, index, records, acks, producer)
+      return { partition: index, ...r }
+    }
+    if (acks === 'all') partition.role?.checkInSyncReplicas()
+    const current = await this.producerIds.currentEpoch(producer.id, producer.epoch)
     if (current === undefined) fail('UNKNOWN_PRODUCER_ID', `producer id ${producer.id} was not issued by this node`)
     if (producer.epoch < current) fail('INVALID_PRODUCER_EPOCH', `producer ${producer.id} epoch ${producer.epoch} is fenced by epoch ${current}`)
     if (producer.epoch > current) fail('INVALID_PRODUCER_EPOCH', `producer ${producer.id} has no epoch ${producer.epoch} yet`)
@@ -401,20 +491,32 @@ export class Broker {
     const r = await pending
     this.countResult(topicName, r)
     if (!r.ok) throw r.error
+    // A duplicate waits too: the original may not have reached the ISR yet.
+    if (acks === 'all') await this.awaitCommitted([{ partition, results: [r] }])
     return { partition: index, baseOffset: r.baseOffset, duplicate: r.duplicate }
   }
 
-  initProducer(existing?: number): { producerId: number; producerEpoch: number } {
+  initProducer(existing?: number): Promise<{ producerId: number; producerEpoch: number }> {
     this.checkOpen()
-    const r = this.meta.initProducer(this.runtime.clock.now(), existing)
-    if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this cluster`)
-    return r
+    return this.producerIds.init(existing)
+  }
+
+  /** acks=all: waits until every appended batch is below its partition's high watermark. */
+  private async awaitCommitted(appended: Array<{ partition: Partition; results: AppendResult[] }>): Promise<void> {
+    const waits: Promise<void>[] = []
+    for (const { partition, results } of appended) {
+      let end = -1
+      for (const r of results) if (r.ok) end = Math.max(end, r.lastOffset + 1)
+      if (end >= 0) waits.push(partition.awaitCommit(end, this.options.requestTimeoutMs))
+    }
+    await Promise.all(waits)
   }
 
   // ---- fetch ----
 
   resolveOffset(topic: string, index: number, spec: number | 'earliest' | 'latest'): number {
     const p = this.partition(topic, index)
+    p.role?.checkLeader()
     return spec === 'earliest' ? p.log.logStartOffset : spec === 'latest' ? p.highWatermark : spec
   }
 
@@ -425,6 +527,7 @@ export class Broker {
   async fetch(topic: string, index: number, req: { offset: number; maxRecords: number; maxBytes: number; waitMs: number }): Promise<FetchResult> {
     this.checkOpen()
     const p = this.partition(topic, index)
+    p.role?.checkLeader()
     this.checkFetchOffset(p, req.offset)
     if (req.waitMs > 0 && p.highWatermark <= req.offset) {
       if (this.longPolls >= this.options.maxLongPolls) {
@@ -439,6 +542,7 @@ export class Broker {
       }
       if (this.closed) fail('SHUTTING_DOWN', 'the node is shutting down')
       if (this.topics.get(topic)?.partitions[index] !== p) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' was deleted`)
+      p.role?.checkLeader()
       this.checkFetchOffset(p, req.offset)
     }
     const hw = p.highWatermark
@@ -624,10 +728,7 @@ export class Broker {
       config: effectiveConfig(t.record.config),
       partitions: t.partitions.map((p) => ({
         partition: p.index,
-        leader: node,
-        leaderEpoch: p.leaderEpoch,
-        replicas: [node],
-        isr: [node],
+        ...(p.role?.describe() ?? { leader: node, leaderEpoch: p.leaderEpoch, replicas: [node], isr: [node] }),
         logStartOffset: p.log.logStartOffset,
         highWatermark: p.highWatermark,
         logEndOffset: p.log.logEndOffset,
@@ -640,7 +741,9 @@ export class Broker {
     const partitions: Partition[] = []
     for (let i = 0; i < record.partitions; i++) {
       const log = PartitionLog.open(this.storage.open(partitionFile(record, i)))
-      partitions.push(new Partition(record.name, i, log, this.runtime, (p, records, bytes) => this.onAppend(p, records, bytes)))
+      const p = new Partition(record.name, i, log, this.runtime, (p, records, bytes) => this.onAppend(p, records, bytes))
+      this.options.onPartitionOpen?.(p, record)
+      partitions.push(p)
     }
     const topic = { record, partitions }
     this.topics.set(record.name, topic)
@@ -770,6 +873,20 @@ export class Broker {
 
   private checkOpen(): void {
     if (this.closed) throw new EdgelogError('SHUTTING_DOWN', 'the node is shutting down')
+  }
+}
+
+/** Producer ids issued from this node's meta.db: a single node is the whole cluster. */
+function localProducerIds(meta: MetadataStore, runtime: Runtime): ProducerIdService {
+  return {
+    async init(existing) {
+      const r = meta.initProducer(runtime.clock.now(), existing)
+      if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this cluster`)
+      return r
+    },
+    async currentEpoch(producerId) {
+      return meta.producerEpoch(producerId)
+    },
   }
 }
 

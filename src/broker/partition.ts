@@ -39,6 +39,31 @@ interface Waiter {
   timer: TimerHandle
 }
 
+interface CommitWaiter {
+  endOffset: number
+  resolve: () => void
+  reject: (err: EdgelogError) => void
+  timer: TimerHandle
+}
+
+/**
+ * Replication's view of a partition (src/replication/). Absent on a single node, where the node
+ * is the whole ISR and everything appended is committed at once.
+ */
+export interface ReplicaRole {
+  /** True while this replica is the partition's leader (its lease aside). */
+  readonly leads: boolean
+  /** Throws NOT_LEADER_OR_FOLLOWER unless this replica leads the partition right now. */
+  checkLeader(): void
+  /** acks=all: throws NOT_ENOUGH_REPLICAS while the ISR is smaller than min.insync.replicas. */
+  checkInSyncReplicas(): void
+  /** The leader appended: the high watermark may move (an ISR of one). */
+  onLeaderAppend(): void
+  /** The high watermark to write with the next append, so a restart knows what was committed. */
+  readonly highWatermarkCheckpoint: number
+  describe(): { leader: number; leaderEpoch: number; replicas: number[]; isr: number[] }
+}
+
 export class Partition {
   leaderEpoch = 0
   private hw: number
@@ -49,6 +74,9 @@ export class Partition {
   private flushScheduled = false
   private waiters = new Set<Waiter>()
   private listeners: HighWatermarkListener[] = []
+  private commitWaiters = new Set<CommitWaiter>()
+  /** Set by replication when this partition has replicas on other brokers. */
+  role: ReplicaRole | undefined
   /** Set when an append committed since the last fsync tick (the `batch` fsync policy). */
   dirty = false
 
@@ -81,6 +109,13 @@ export class Partition {
   append(request: AppendRequest | Promise<AppendRequest>, bytes?: number): Promise<AppendResult> {
     const size = bytes ?? (request instanceof Promise ? 0 : request.batch.byteLength)
     if (this.closed) return Promise.resolve({ ok: false, error: new EdgelogError('SHUTTING_DOWN', 'the partition is closing') })
+    if (this.role) {
+      try {
+        this.role.checkLeader()
+      } catch (err) {
+        return Promise.resolve({ ok: false, error: err as EdgelogError })
+      }
+    }
     if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
       return Promise.resolve({ ok: false, error: new EdgelogError('THROTTLED', `partition ${this.topic}-${this.index} has too much queued`) })
     }
@@ -127,10 +162,20 @@ export class Partition {
     const queued = this.queue
     this.queue = []
     this.queuedBytes = 0
+    if (this.role) {
+      // Leadership can end between the queueing and this flush.
+      try {
+        this.role.checkLeader()
+      } catch (err) {
+        for (const q of queued) q.resolve({ ok: false, error: err as EdgelogError })
+        return
+      }
+    }
     const results = this.log.appendAsLeader(
       queued.map((q) => q.request),
       this.leaderEpoch,
       this.runtime.clock.now(),
+      this.role?.highWatermarkCheckpoint,
     )
     let records = 0
     let bytes = 0
@@ -143,7 +188,8 @@ export class Partition {
     }
     if (records > 0) {
       this.dirty = true
-      this.setHighWatermark(this.log.logEndOffset)
+      if (this.role) this.role.onLeaderAppend()
+      else this.setHighWatermark(this.log.logEndOffset)
       this.onAppend?.(this, records, bytes)
     }
     for (let i = 0; i < queued.length; i++) queued[i]!.resolve(results[i]!)
@@ -157,7 +203,54 @@ export class Partition {
     for (const w of this.waiters) {
       if (offset > w.offset) this.wake(w)
     }
+    for (const w of this.commitWaiters) {
+      if (offset >= w.endOffset) this.settleCommit(w)
+    }
     for (const l of this.listeners) l.onHighWatermark(this, offset)
+  }
+
+  /**
+   * Replication moves the high watermark without the monotonic check: a follower's high
+   * watermark after truncation, or a new leader's checkpoint. Never above the log end.
+   */
+  resetHighWatermark(offset: number): void {
+    this.hw = Math.max(0, Math.min(offset, this.log.logEndOffset))
+  }
+
+  /**
+   * acks=all: resolves once the high watermark reaches endOffset (every ISR member has the
+   * records); rejects with REQUEST_TIMED_OUT after ms, or with whatever failCommitWaiters says.
+   */
+  awaitCommit(endOffset: number, ms: number): Promise<void> {
+    if (this.hw >= endOffset) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const w: CommitWaiter = {
+        endOffset,
+        resolve,
+        reject,
+        timer: this.runtime.timers.setTimeout(
+          () => this.settleCommit(w, new EdgelogError('REQUEST_TIMED_OUT', `the records were not replicated to the ISR within ${ms} ms`)),
+          ms,
+        ),
+      }
+      this.commitWaiters.add(w)
+    })
+  }
+
+  /** Fails every acks=all produce waiting here (leadership lost, ISR below min.insync.replicas). */
+  failCommitWaiters(err: EdgelogError): void {
+    for (const w of [...this.commitWaiters]) this.settleCommit(w, err)
+  }
+
+  get commitWaiting(): number {
+    return this.commitWaiters.size
+  }
+
+  private settleCommit(w: CommitWaiter, err?: EdgelogError): void {
+    if (!this.commitWaiters.delete(w)) return
+    this.runtime.timers.clearTimeout(w.timer)
+    if (err) w.reject(err)
+    else w.resolve()
   }
 
   /** Registers a listener; returns the function that removes it. */
@@ -193,6 +286,7 @@ export class Partition {
   /** Wakes every waiter (shutdown, topic deletion). */
   wakeAll(): void {
     for (const w of [...this.waiters]) this.wake(w)
+    this.failCommitWaiters(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `partition ${this.topic}-${this.index} is closing`))
   }
 
   /**

@@ -1,11 +1,23 @@
 // `edgelog consume TOPIC`: prints records of every partition (or one), in offset order per
-// partition. Without --follow it is a snapshot up to the high watermarks seen at start;
-// with --follow each partition long-polls until the run is stopped.
+// partition. Without --follow (or with --to-end, which says so) it is a snapshot up to the high
+// watermarks seen at start, with progress on stderr: each partition's position against its end
+// offset; with --follow each partition long-polls until the run is stopped.
 import { EdgelogError } from '../client/errors.ts'
 import type { HttpClient } from '../client/http.ts'
 import type { FetchedRecord, FetchPosition, PartitionDescription } from '../client/schemas.ts'
 import { commonFlags, parseArgs, UsageError } from './args.ts'
 import type { CliContext, CliIO } from './main.ts'
+import {
+  chooseMode,
+  etaSeconds,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  progressFlags,
+  ProgressReporter,
+  type ProgressMode,
+  type ProgressView,
+} from './progress.ts'
 
 /** Per fetch request; bounds what one partition holds in memory between fetch and print. */
 const fetchRecordsMax = 1_000
@@ -22,8 +34,10 @@ export const consumeFlags = {
   partition: { type: 'integer', min: 0, max: 1_000_000 },
   group: { type: 'string' },
   follow: { type: 'boolean' },
+  'to-end': { type: 'boolean' },
   'max-records': { type: 'integer', min: 1 },
   format: { type: 'string', choices: ['ndjson', 'value'] },
+  ...progressFlags,
 } as const
 
 interface ConsumeOptions {
@@ -38,6 +52,7 @@ interface ConsumeOptions {
 export async function runConsume(argv: string[], { io, client }: CliContext): Promise<number> {
   const { flags, positionals } = parseArgs(argv, { flags: consumeFlags, positionals: { names: ['TOPIC'], min: 1, max: 1 } })
   const topic = positionals[0]!
+  if (flags.follow && flags['to-end']) throw new UsageError('--follow and --to-end cannot be used together')
   const from = parseFrom(flags.from ?? 'earliest')
   const http = client(flags.url)
   const description = await http.describeTopic(topic)
@@ -51,17 +66,82 @@ export async function runConsume(argv: string[], { io, client }: CliContext): Pr
     format: (flags.format ?? 'ndjson') as ConsumeOptions['format'],
     waitMs: partitions.length <= fetchConcurrencyMax ? followWaitMs : followWaitSharedMs,
   }
-  const run = new ConsumeRun(http, io, options, flags['max-records'])
+  const starts = partitions.map((p) => ({ description: p, start: committed.get(p.partition) ?? from }))
+  // A snapshot has an end: its progress is each partition's position against its end offset.
+  const mode: ProgressMode = options.follow ? 'off' : chooseMode(flags.progress, { stderrIsTTY: io.isTTY, stdoutIsTTY: io.stdoutIsTTY ?? false }, true)
+  const positions = starts.map((p) => snapshotPosition(p))
+  const progress = new ProgressReporter({
+    mode,
+    write: io.stderr,
+    ...(flags['progress-interval-ms'] === undefined ? {} : { intervalMs: flags['progress-interval-ms'] }),
+    render: (view, style) => renderConsumeProgress(positions, view, style),
+  })
+  const startedAt = Date.now()
+  let printed = 0
+  const run = new ConsumeRun(http, io, options, flags['max-records'], {
+    printed: (count) => progress.update((printed += count), 0),
+    position: (partition, position) => {
+      const entry = positions.find((p) => p.partition === partition)
+      if (entry !== undefined) entry.position = Math.min(Math.max(entry.position, position), entry.end)
+    },
+  })
   if (options.follow) watchForEndOfInput(io.stdin, run.stopSignal, () => run.stop())
   const stopOnInterrupt = () => run.stop()
   io.signal?.addEventListener('abort', stopOnInterrupt, { once: true })
   try {
-    await run.consumeAll(partitions.map((p) => ({ description: p, start: committed.get(p.partition) ?? from })))
+    await run.consumeAll(starts)
   } finally {
     io.signal?.removeEventListener('abort', stopOnInterrupt)
     run.stop()
+    progress.stop()
   }
+  if (mode !== 'off') io.stderr(formatConsumeSummary(printed, positions, Date.now() - startedAt))
   return io.signal?.aborted ? 130 : 0
+}
+
+// ---- progress -----------------------------------------------------------------------------
+
+/** One partition of a snapshot: offsets [start, end) to read, and how far the run got. */
+export interface PartitionPosition {
+  partition: number
+  start: number
+  end: number
+  position: number
+}
+
+function snapshotPosition({ description, start }: PartitionStart): PartitionPosition {
+  const end = description.highWatermark
+  const first = start === 'earliest' ? description.logStartOffset : start === 'latest' ? end : Math.min(Math.max(start, description.logStartOffset), end)
+  return { partition: description.partition, start: first, end, position: first }
+}
+
+/** Partitions listed by name on the progress line; the rest are counted. */
+const partitionsShownMax = 4
+
+/**
+ * "6,200/15,000 (41%)  3,100 records/s  ETA 0:03  1/3 partitions done  p0 1,200/5,000  p2 0/5,000":
+ * offsets read of all there were at start, then the unfinished partitions' position/end offset.
+ */
+export function renderConsumeProgress(positions: readonly PartitionPosition[], view: ProgressView, mode: 'live' | 'plain'): string {
+  const total = positions.reduce((sum, p) => sum + (p.end - p.start), 0)
+  const done = positions.reduce((sum, p) => sum + (p.position - p.start), 0)
+  const open = positions.filter((p) => p.position < p.end)
+  const parts = [`${formatCount(done)}/${formatCount(total)} (${formatPercent(done, total)})`, `${formatCount(view.recordsPerSec)} records/s`]
+  const eta = etaSeconds(done, total, view.recordsPerSec)
+  if (eta !== undefined && open.length > 0) parts.push(`ETA ${formatDuration(eta)}`)
+  parts.push(`${positions.length - open.length}/${positions.length} partitions done`)
+  const listed = open.slice(0, partitionsShownMax).map((p) => `p${p.partition} ${formatCount(p.position)}/${formatCount(p.end)}`)
+  if (open.length > partitionsShownMax) listed.push(`+${open.length - partitionsShownMax} more`)
+  if (mode === 'live') return [...parts, ...listed].join('  ')
+  return `consuming: ${parts.join(', ')}${listed.length > 0 ? `; ${listed.join(', ')}` : ''}`
+}
+
+/** "consumed 15,000 records in 1.20 s (12,500 records/s); 3/3 partitions at their end offsets". */
+export function formatConsumeSummary(records: number, positions: readonly PartitionPosition[], elapsedMs: number): string {
+  const seconds = Math.max(elapsedMs, 1) / 1000
+  const reached = positions.filter((p) => p.position >= p.end).length
+  const noun = records === 1 ? 'record' : 'records'
+  return `consumed ${formatCount(records)} ${noun} in ${seconds.toFixed(2)} s (${formatCount(records / seconds)} records/s); ${reached}/${positions.length} partitions at their end offsets\n`
 }
 
 export function parseFrom(from: string): FetchPosition {
@@ -108,19 +188,28 @@ interface PartitionStart {
   start: FetchPosition
 }
 
+interface RunEvents {
+  /** Records written to stdout. */
+  printed(count: number): void
+  /** A partition's next offset after a fetch was printed. */
+  position(partition: number, position: number): void
+}
+
 /** One consume run: the partitions' fetch loops, the shared record budget and the stop switch. */
 class ConsumeRun {
   readonly #http: HttpClient
   readonly #io: CliIO
   readonly #options: ConsumeOptions
+  readonly #events: RunEvents
   readonly #stop = new AbortController()
   readonly #slots = new Slots(fetchConcurrencyMax)
   #recordsLeft: number
 
-  constructor(http: HttpClient, io: CliIO, options: ConsumeOptions, maxRecords: number | undefined) {
+  constructor(http: HttpClient, io: CliIO, options: ConsumeOptions, maxRecords: number | undefined, events: RunEvents) {
     this.#http = http
     this.#io = io
     this.#options = options
+    this.#events = events
     this.#recordsLeft = maxRecords ?? Number.POSITIVE_INFINITY
   }
 
@@ -159,6 +248,7 @@ class ConsumeRun {
       const next = nextPosition(position, wanted, printed, Math.min(fetched.nextOffset, end))
       const noProgress = next === position
       position = next
+      if (typeof position === 'number') this.#events.position(partition, position)
       if (this.#options.group !== undefined && typeof position === 'number' && position !== committed) {
         await this.#http.commitOffsets(this.#options.group, [{ topic: this.#options.topic, partition, offset: position }])
         committed = position
@@ -194,6 +284,7 @@ class ConsumeRun {
     if (count > 0) {
       const lines = records.slice(0, count).map((record) => this.#format(partition, record))
       await this.#io.stdout(lines.join(''))
+      this.#events.printed(count)
     }
     if (this.#recordsLeft === 0) this.stop()
     return count

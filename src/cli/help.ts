@@ -6,6 +6,12 @@ const common = `Common flags:
   -h, --help       show this help
 `
 
+const progress = `Progress (to stderr):
+  --progress auto|live|plain|off   auto (default): a live line on a terminal, a plain line
+                                   every 2 s when stderr is not a terminal (logs, CI)
+  --progress-interval-ms N         how often it is drawn (live 100, plain 2000)
+`
+
 const main = `edgelog: a Kafka-style event log for the edge
 
 Usage: edgelog COMMAND [flags]
@@ -16,6 +22,7 @@ Commands:
   produce    send lines or JSON records from stdin to a topic
   consume    print records of a topic to stdout
   groups     list, describe, reset and delete consumer groups
+  bench      produce N records of S bytes and print throughput and latency percentiles
 
 Run 'edgelog COMMAND --help' for a command's flags.
 Exit codes: 0 ok, 1 the server or the input refused (error: CODE: message), 2 usage error,
@@ -39,8 +46,9 @@ Flags:
 ${common}`
 
 const produce = `Usage: edgelog produce TOPIC [flags] < input
+       edgelog produce TOPIC --file PATH [flags]
 
-Reads stdin and sends one record per line, in batches.
+Reads stdin (or the file) and sends one record per line, in batches.
 
 Flags:
   --format lines|ndjson   lines (default): each line is a string value;
@@ -55,9 +63,12 @@ Flags:
   --linger-ms N           wait up to N ms for a batch to fill (default 20)
   --max-in-flight N       requests in flight at once (default 1); above 1 records of one
                           partition may be stored out of order if a request is slow
-${common}
-A summary (records, bytes, seconds, records/s) goes to stderr; on a terminal a live
-records/s line is shown while it runs. The first error stops the run with exit code 1.
+  --file PATH             read PATH instead of stdin ('-' is stdin)
+${progress}${common}
+Progress shows records, bytes, records/s and bytes/s, and, when the input's size is known
+(--file, or stdin redirected from a file), the share done and an ETA. A summary (records,
+bytes, seconds, records/s) goes to stderr at the end. The first error stops the run with
+exit code 1.
 `
 
 const consume = `Usage: edgelog consume TOPIC [flags]
@@ -71,11 +82,17 @@ Flags:
                                   commit after printing each batch
   --follow                        keep waiting for new records until Ctrl-C or stdin closes;
                                   without it, stop at the high watermark seen at start
+  --to-end                        stop at the high watermarks seen at start (the default
+                                  without --follow; say it in scripts)
   --max-records N                 stop after N records
   --format ndjson|value           ndjson (default): one JSON object per record
                                   {topic, partition, offset, key, value, headers, timestamp};
                                   value: only the value, strings raw, others as JSON
-${common}
+${progress}${common}
+Without --follow, progress shows each partition's position against its end offset, the
+share done, records/s and an ETA, then a summary line; auto shows no live line when the
+records themselves go to the terminal.
+
 Note: with --follow a closed stdin ends the run; use '< /dev/tty' or keep a pipe open when
 running it from a service manager or 'docker run' without -i.
 `
@@ -110,7 +127,24 @@ const serve = `Usage: edgelog serve [flags]
 Runs a node in this process. 'edgelog serve --help' lists its flags.
 `
 
-const texts: Record<string, string> = { topics, produce, consume, groups, serve }
+const bench = `Usage: edgelog bench [TOPIC] [flags]
+
+Produces N records of S random bytes to TOPIC (default edgelog-bench; created with
+--partitions if missing) and prints the throughput and the latency percentiles of the produce
+requests (p50, p95, p99, p99.9, max), like kafka-producer-perf-test.
+
+Flags:
+  --records N          records to send (default 100000)
+  --record-size S      bytes per record value (default 100)
+  --batch-size B       records per request (default 100)
+  --max-in-flight C    requests in flight at once (default 4)
+  --acks 0|1|all       durability to wait for (default 1)
+  --throughput R       pace the run at R records/s (default: as fast as the node takes them)
+  --partitions P       partitions of the topic if bench creates it (default 1)
+  --json               print the result as one JSON object
+${progress}${common}`
+
+const texts: Record<string, string> = { topics, produce, consume, groups, serve, bench }
 
 export function mainHelp(): string {
   return main

@@ -8,6 +8,7 @@ import { commandHelp, mainHelp } from './help.ts'
 import { runTopics } from './topics.ts'
 import { runProduce } from './produce.ts'
 import { runConsume } from './consume.ts'
+import { runBench } from './bench.ts'
 import { runGroups } from './groups.ts'
 
 export interface CliIO {
@@ -17,6 +18,12 @@ export interface CliIO {
   stderr: (text: string) => void
   /** True when a person is watching the terminal the progress line is written to (stderr). */
   isTTY: boolean
+  /** True when stdout is a terminal too: a command printing records there shows no "\r" line. */
+  stdoutIsTTY?: boolean
+  /** stdin's size in bytes when it is redirected from a regular file (`< data.txt`): an ETA. */
+  stdinSize?: number
+  /** Opens a file (`produce --file`): src/ reads no files itself, the runtime does. */
+  openFile?: (path: string) => Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }>
   env: Record<string, string | undefined>
   /** Aborted on SIGINT/SIGTERM: produce sends what it has read, consume stops, both exit 130. */
   signal?: AbortSignal
@@ -43,6 +50,7 @@ const commands: Record<string, CommandRunner> = {
   produce: runProduce,
   consume: runConsume,
   groups: runGroups,
+  bench: runBench,
 }
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {

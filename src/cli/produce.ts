@@ -1,12 +1,24 @@
-// `edgelog produce TOPIC`: stdin lines become records, sent in batches. Reading stdin is
-// back-pressured by the requests in flight, so a fast pipe into a slow server holds a
-// bounded amount in memory: one batch being filled plus --max-in-flight batches sent.
+// `edgelog produce TOPIC`: lines of stdin (or of --file PATH) become records, sent in batches.
+// Reading is back-pressured by the requests in flight, so a fast pipe into a slow server holds a
+// bounded amount in memory: one batch being filled plus --max-in-flight batches sent. Progress
+// (records/s, bytes, and an ETA when the input's size is known) goes to stderr.
 import { EdgelogError } from '../client/errors.ts'
 import type { HttpClient } from '../client/http.ts'
 import { type Acks, type ProduceRecord, ProduceRecord as ProduceRecordSchema } from '../client/schemas.ts'
 import { commonFlags, parseArgs, UsageError } from './args.ts'
-import type { CliContext } from './main.ts'
-import { formatSummary, startProgress } from './progress.ts'
+import type { CliContext, CliIO } from './main.ts'
+import {
+  chooseMode,
+  etaSeconds,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  formatSummary,
+  progressFlags,
+  ProgressReporter,
+  type ProgressView,
+} from './progress.ts'
 
 /** The longest stdin line accepted; longer lines stop the run rather than being split. */
 export const lineBytesMax = 1024 * 1024
@@ -24,6 +36,8 @@ export const produceFlags = {
   'batch-size': { type: 'integer', min: 1, max: 10_000 },
   'linger-ms': { type: 'integer', min: 0, max: 60_000 },
   'max-in-flight': { type: 'integer', min: 1, max: 16 },
+  file: { type: 'string' },
+  ...progressFlags,
 } as const
 
 interface RecordOptions {
@@ -39,15 +53,24 @@ export async function runProduce(argv: string[], { io, client }: CliContext): Pr
   const topic = positionals[0]!
   const recordOptions = checkRecordOptions(flags)
   const http = client(flags.url)
-  const lines = new LineReader(io.stdin, lineBytesMax)
+  const input = await openInput(flags.file, io)
+  const lines = new LineReader(input.stream, lineBytesMax)
   const startedAt = Date.now()
-  const progress = startProgress({ write: io.stderr, isTTY: io.isTTY })
+  const progress = new ProgressReporter({
+    mode: chooseMode(flags.progress, { stderrIsTTY: io.isTTY, stdoutIsTTY: io.stdoutIsTTY ?? false }, false),
+    write: io.stderr,
+    ...(flags['progress-interval-ms'] === undefined ? {} : { intervalMs: flags['progress-interval-ms'] }),
+    render: (view, mode) => renderProduceProgress(view, input.size, mode),
+  })
+  // Bytes of input behind the acknowledged records plus the blank lines skipped: the position
+  // in the input that the ETA measures against its size.
+  let skippedBytes = 0
   const pipeline = new ProducePipeline({
     send: (records) => sendBatch(http, topic, records, flags.acks as Acks | undefined),
     batchSize: flags['batch-size'] ?? 1000,
     lingerMs: flags['linger-ms'] ?? 20,
     maxInFlight: flags['max-in-flight'] ?? 1,
-    onProgress: (records, bytes) => progress.update(records, bytes),
+    onProgress: (records, _bytes, consumed) => progress.update(records, consumed + skippedBytes),
     onFailure: () => lines.cancel(),
   })
   const interrupt = () => lines.cancel()
@@ -57,9 +80,12 @@ export async function runProduce(argv: string[], { io, client }: CliContext): Pr
   try {
     for (let line = await lines.next(); line !== undefined; line = await lines.next()) {
       if (pipeline.failure !== undefined) break
-      if (recordOptions.format === 'ndjson' && line.text.trim() === '') continue
+      if (recordOptions.format === 'ndjson' && line.text.trim() === '') {
+        skippedBytes += line.consumed
+        continue
+      }
       const record = toRecord(line, recordOptions)
-      await pipeline.add(record, line.bytes, requestBytes(record, line))
+      await pipeline.add(record, line.bytes, requestBytes(record, line), line.consumed)
     }
   } catch (error) {
     inputError = error
@@ -73,6 +99,29 @@ export async function runProduce(argv: string[], { io, client }: CliContext): Pr
   if (pipeline.failure !== undefined) throw pipeline.failure
   if (inputError !== undefined) throw inputError
   return io.signal?.aborted ? 130 : 0
+}
+
+interface Input {
+  stream: ReadableStream<Uint8Array>
+  /** Bytes in all, when the input is a regular file: the ETA needs it. */
+  size: number | undefined
+}
+
+/** --file PATH (through the runtime, which can read files), or stdin; `--file -` is stdin. */
+async function openInput(file: string | undefined, io: CliIO): Promise<Input> {
+  if (file === undefined || file === '-') return { stream: io.stdin, size: io.stdinSize }
+  if (io.openFile === undefined) throw new UsageError('--file is not available on this runtime; redirect stdin instead (< FILE)')
+  return io.openFile(file)
+}
+
+/** "12,500 records  1.2 MiB / 2.7 MiB (45%)  8,100 records/s  0.8 MiB/s  ETA 0:02". */
+export function renderProduceProgress(view: ProgressView, totalBytes: number | undefined, mode: 'live' | 'plain'): string {
+  const parts = [`${formatCount(view.records)} records`]
+  parts.push(totalBytes === undefined ? formatBytes(view.bytes) : `${formatBytes(view.bytes)} / ${formatBytes(totalBytes)} (${formatPercent(view.bytes, totalBytes)})`)
+  parts.push(`${formatCount(view.recordsPerSec)} records/s`, `${formatBytes(view.bytesPerSec)}/s`)
+  const eta = totalBytes === undefined ? undefined : etaSeconds(view.bytes, totalBytes, view.bytesPerSec)
+  if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`)
+  return mode === 'live' ? parts.join('  ') : `producing: ${parts.join(', ')}`
 }
 
 function checkRecordOptions(flags: {
@@ -115,6 +164,8 @@ export interface Line {
   bytes: number
   /** 1-based, for error messages. */
   number: number
+  /** Bytes of input it took, line break included: where the reader is in the input. */
+  consumed: number
 }
 
 export function toRecord(line: Line, options: RecordOptions): ProduceRecord {
@@ -176,7 +227,8 @@ interface PipelineOptions {
   batchSize: number
   lingerMs: number
   maxInFlight: number
-  onProgress: (records: number, bytes: number) => void
+  /** Totals of acknowledged records: their line bytes, and the input bytes they took (breaks included). */
+  onProgress: (records: number, bytes: number, consumed: number) => void
   onFailure: () => void
 }
 
@@ -189,6 +241,8 @@ export class ProducePipeline {
   sentRecords = 0
   /** Input bytes of the records the server accepted (the lines as read). */
   sentBytes = 0
+  /** The same with line breaks: how far into the input the acknowledged records reach. */
+  sentConsumedBytes = 0
   failure: unknown = undefined
   readonly #options: PipelineOptions
   #batch: Batch = emptyBatch()
@@ -203,9 +257,9 @@ export class ProducePipeline {
 
   /**
    * inputBytes: the record's size as read, for the summary. estimatedBytes: its size in the
-   * request body, for the batch byte limit.
+   * request body, for the batch byte limit. consumedBytes: input it took, line break included.
    */
-  async add(record: ProduceRecord, inputBytes: number, estimatedBytes = inputBytes): Promise<void> {
+  async add(record: ProduceRecord, inputBytes: number, estimatedBytes = inputBytes, consumedBytes = inputBytes): Promise<void> {
     // Waiting for the previous batch to get a slot is the back-pressure on stdin.
     await this.#turn
     if (this.#batch.records.length > 0 && this.#batch.estimatedBytes + estimatedBytes > batchBytesMax) {
@@ -215,6 +269,7 @@ export class ProducePipeline {
     batch.records.push(record)
     batch.estimatedBytes += estimatedBytes
     batch.inputBytes += inputBytes
+    batch.consumedBytes += consumedBytes
     if (batch.records.length >= this.#options.batchSize) await this.flush()
     else if (batch.records.length === 1) this.#linger = setTimeout(() => void this.flush(), this.#options.lingerMs)
   }
@@ -249,7 +304,8 @@ export class ProducePipeline {
       () => {
         this.sentRecords += batch.records.length
         this.sentBytes += batch.inputBytes
-        this.#options.onProgress(this.sentRecords, this.sentBytes)
+        this.sentConsumedBytes += batch.consumedBytes
+        this.#options.onProgress(this.sentRecords, this.sentBytes, this.sentConsumedBytes)
       },
       (error: unknown) => this.fail(error),
     )
@@ -263,10 +319,11 @@ interface Batch {
   /** Roughly the request body size; bounds a batch of long lines. */
   estimatedBytes: number
   inputBytes: number
+  consumedBytes: number
 }
 
 function emptyBatch(): Batch {
-  return { records: [], estimatedBytes: 0, inputBytes: 0 }
+  return { records: [], estimatedBytes: 0, inputBytes: 0, consumedBytes: 0 }
 }
 
 // ---- stdin --------------------------------------------------------------------------------
@@ -298,10 +355,10 @@ export class LineReader {
       if (newline !== -1) {
         const piece = this.#chunk.subarray(this.#position, newline)
         this.#position = newline + 1
-        return this.#finishLine(piece)
+        return this.#finishLine(piece, 1)
       }
       this.#keep(this.#chunk.subarray(this.#position))
-      if (this.#done) return this.#pendingBytes > 0 ? this.#finishLine(new Uint8Array(0)) : undefined
+      if (this.#done) return this.#pendingBytes > 0 ? this.#finishLine(new Uint8Array(0), 0) : undefined
       const { done, value } = await this.#reader.read()
       this.#chunk = done ? new Uint8Array(0) : value
       this.#position = 0
@@ -326,7 +383,8 @@ export class LineReader {
     this.#pending.push(piece.slice()) // a copy: the reader may reuse the chunk's buffer
   }
 
-  #finishLine(piece: Uint8Array): Line {
+  /** `breakBytes`: 1 when the line ended with "\n", 0 at the end of input. */
+  #finishLine(piece: Uint8Array, breakBytes: number): Line {
     this.#lineNumber++
     const total = this.#pendingBytes + piece.byteLength
     if (total > this.#lineBytesMax) throw this.#tooLong()
@@ -348,7 +406,7 @@ export class LineReader {
     } catch {
       throw new EdgelogError('INVALID_RECORD', `stdin line ${this.#lineNumber} is not valid UTF-8`)
     }
-    return { text, bytes: bytes.byteLength, number: this.#lineNumber }
+    return { text, bytes: bytes.byteLength, number: this.#lineNumber, consumed: total + breakBytes }
   }
 
   #tooLong(): EdgelogError {

@@ -4,6 +4,8 @@ import { DEFAULT_BROKER_OPTIONS } from '../broker/broker.ts'
 import { DEFAULT_LIMITS } from '../api/limits.ts'
 import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
+import { DEFAULT_CLUSTER_CONFIG } from '../cluster/broker-agent.ts'
+import { DEFAULT_REPLICATION_CONFIG } from '../replication/config.ts'
 import { DEFAULT_EDGE_OPTIONS as EDGE } from '../edge/options.ts'
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
@@ -35,6 +37,16 @@ export const ServeOptionsSchema = z
     'ws-max-subscriptions': int(1, 100_000).default(LIVE.maxSubscriptionsPerSocket),
     'ws-idle-timeout': int(8, 960).default(LIVE.idleTimeoutSeconds),
     'ws-max-inflight-pubs': int(1, 1_000_000).default(LIVE.maxInflightPubs),
+    // Cluster mode (issue 5): without --etcd the node is a cluster of one.
+    etcd: z.string().min(1).optional(),
+    advertise: z.string().url().optional(),
+    'peer-token': z.string().min(16).max(1024).optional(),
+    'lease-ttl-seconds': int(2, 300).default(DEFAULT_CLUSTER_CONFIG.leaseTtlSeconds),
+    'metadata-interval-ms': int(10, 60_000).default(DEFAULT_CLUSTER_CONFIG.metadataIntervalMs),
+    'replica-lag-time-max-ms': int(100, 600_000).default(DEFAULT_REPLICATION_CONFIG.replicaLagTimeMaxMs),
+    'replica-fetch-max-bytes': int(1024, 64 * 1024 * 1024).default(DEFAULT_REPLICATION_CONFIG.replicaFetchMaxBytes),
+    'replica-fetch-wait-max-ms': int(0, 30_000).default(DEFAULT_REPLICATION_CONFIG.replicaFetchWaitMaxMs),
+    'request-timeout-ms': int(100, 600_000).default(DEFAULT_BROKER_OPTIONS.requestTimeoutMs),
     // An edge relay (src/edge/): --role edge with one or more --upstream brokers of its region.
     role: z.enum(['broker', 'edge']).default('broker'),
     upstream: z.array(z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })).max(16).default([]),
@@ -52,6 +64,7 @@ export const ServeOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.role === 'edge' && o.upstream.length === 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'an edge needs at least one --upstream URL' })
     if (o.role === 'broker' && o.upstream.length > 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only an edge (--role edge) has upstreams' })
+    if (o.role === 'edge' && o.etcd !== undefined) ctx.addIssue({ code: 'custom', path: ['etcd'], message: 'an edge is not a member of its region\'s cluster: give it --upstream URLs of the brokers instead' })
   })
 
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>
@@ -66,11 +79,17 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--allowed-origins https://a.example,https://b.example|*] [--max-connections N]
                     [--ws-max-frame-bytes N] [--ws-max-buffered-bytes N] [--ws-max-subscriptions N]
                     [--ws-idle-timeout SECONDS] [--ws-max-inflight-pubs N]
+                    [--etcd http://127.0.0.1:2379[,...] --advertise URL] [--peer-token T]
+                    [--lease-ttl-seconds 6] [--metadata-interval-ms 250] [--replica-lag-time-max-ms 10000]
+                    [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
                     [--role broker|edge] [--upstream URL [--upstream URL ...]] [--outbox-bytes N]
                     [--relay-cache-bytes N] [--ship-batch-bytes N] [--ack-timeout-ms N]
                     [--metadata-refresh-ms N]
   PORT, EDGELOG_DATA and EDGELOG_FSYNC set the defaults of --port, --data and --fsync;
+  EDGELOG_ETCD and EDGELOG_PEER_TOKEN those of --etcd and --peer-token;
   EDGELOG_ROLE and EDGELOG_UPSTREAM (comma-separated URLs) those of --role and --upstream.
+  --etcd joins a cluster (--node-id unique per broker; --advertise is how the others reach it,
+  http://HOST:PORT by default); without it the node is a cluster of one.
   --role edge: a relay near users that ships its outbox to the --upstream brokers (README, "Edge relays").
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
@@ -101,6 +120,8 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   if (flags.port === undefined && env.PORT) flags.port = env.PORT
   if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
   if (flags.fsync === undefined && env.EDGELOG_FSYNC) flags.fsync = env.EDGELOG_FSYNC
+  if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
+  if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
   if (flags.role === undefined && env.EDGELOG_ROLE) flags.role = env.EDGELOG_ROLE
   if (flags.upstream === undefined && env.EDGELOG_UPSTREAM) flags.upstream = env.EDGELOG_UPSTREAM.split(',').map((u) => u.trim()).filter(Boolean)
   const parsed = ServeOptionsSchema.safeParse(flags)

@@ -7,7 +7,7 @@ import { migrate } from '../../storage/migrate.ts'
 import { readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, verifyBatchCrc, type BatchHeader } from '../codec/record-batch.ts'
 import { assert, EdgelogError } from '../core/errors.ts'
 import { LeaderEpochCache } from './leader-epoch-cache.ts'
-import { ProducerStateManager, type ProducerEntry } from './producer-state.ts'
+import { ProducerStateManager, RECENT_BATCHES, type ProducerEntry, type RecentBatch } from './producer-state.ts'
 
 export interface StoredBatch {
   baseOffset: number
@@ -34,6 +34,7 @@ export type AppendResult =
   | { ok: false; error: EdgelogError }
 
 const STATE_LOG_START = 'log_start_offset'
+const STATE_HIGH_WATERMARK = 'high_watermark'
 const STATE_CLEANER_CHECKPOINT = 'cleaner_checkpoint'
 const STATE_TOMBSTONE_DUE = 'cleaner_tombstone_due'
 
@@ -43,6 +44,7 @@ export class PartitionLog {
   private _logStartOffset: number
   private _logEndOffset: number
   private _sizeBytes: number
+  private _highWatermarkCheckpoint: number
   private _closed = false
   private readonly sql
 
@@ -70,6 +72,12 @@ export class PartitionLog {
       updateBatch: db.prepare('UPDATE batches SET data = ?, size_bytes = ?, max_timestamp = ? WHERE base_offset = ?'),
       deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
       readFrom: db.prepare('SELECT base_offset, last_offset, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      deleteBatchesFrom: db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
+      deleteEpochsFrom: db.prepare('DELETE FROM leader_epochs WHERE start_offset >= ?'),
+      firstEndingAtOrAfter: db.prepare('SELECT base_offset FROM batches WHERE last_offset >= ? ORDER BY base_offset LIMIT 1'),
+      producersFrom: db.prepare('SELECT DISTINCT producer_id FROM batches WHERE base_offset >= ? AND producer_id >= 0'),
+      latestOfProducer: db.prepare('SELECT data FROM batches WHERE producer_id = ? ORDER BY base_offset DESC LIMIT ?'),
+      deleteProducer: db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
       byTimestamp: db.prepare(
         'SELECT base_offset, last_offset, data FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
       ),
@@ -81,6 +89,8 @@ export class PartitionLog {
     this._logStartOffset = start ? Number(start.value) : first ? Number(first.base_offset) : 0
     this._logEndOffset = last ? Number(last.last_offset) + 1 : this._logStartOffset
     this._sizeBytes = Number(size!.s)
+    const hw = db.prepare('SELECT value FROM partition_state WHERE key = ?').get(STATE_HIGH_WATERMARK)
+    this._highWatermarkCheckpoint = Math.min(hw ? Number(hw.value) : this._logStartOffset, this._logEndOffset)
     this.epochs = new LeaderEpochCache(
       db.prepare('SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch').all().map((r) => ({
         epoch: Number(r.epoch),
@@ -111,6 +121,14 @@ export class PartitionLog {
   get sizeBytes(): number {
     return this._sizeBytes
   }
+  /** The high watermark last written with an append (replicated partitions only). */
+  get highWatermarkCheckpoint(): number {
+    return this._highWatermarkCheckpoint
+  }
+  /** The leader epoch of the newest entry in the epoch cache, -1 when there is none. */
+  get latestEpoch(): number {
+    return this.epochs.latest?.epoch ?? -1
+  }
 
   /**
    * Appends batches as the partition leader in one transaction: each gets the next offsets and
@@ -118,7 +136,7 @@ export class PartitionLog {
    * a refused or duplicate batch does not stop the others. If the transaction fails, nothing
    * was appended and every request fails with the same error.
    */
-  appendAsLeader(requests: AppendRequest[], leaderEpoch: number, now: number): AppendResult[] {
+  appendAsLeader(requests: AppendRequest[], leaderEpoch: number, now: number, highWatermark?: number): AppendResult[] {
     const results: AppendResult[] = []
     const start = this._logEndOffset
     const latestEpoch = this.epochs.latest?.epoch ?? -1
@@ -129,6 +147,7 @@ export class PartitionLog {
     try {
       this.db.transaction(() => {
         if (newEpoch) this.sql.insertEpoch.run(leaderEpoch, start)
+        if (highWatermark !== undefined) this.sql.setState.run(STATE_HIGH_WATERMARK, Math.min(highWatermark, start))
         for (const { batch, header } of requests) {
           const count = header.lastOffsetDelta + 1
           let persist: ProducerEntry | undefined
@@ -175,6 +194,7 @@ export class PartitionLog {
     }
     this.producers.commit()
     if (newEpoch) this.epochs.assign(leaderEpoch, start)
+    if (highWatermark !== undefined) this._highWatermarkCheckpoint = Math.min(highWatermark, start)
     assert(next >= start, 'log end offset moves forward')
     this._logEndOffset = next
     this._sizeBytes += added
@@ -313,26 +333,6 @@ export class PartitionLog {
     this._sizeBytes += delta
   }
 
-  /**
-   * Empties the log and starts it again at `offset`, at or after its end (Kafka's
-   * truncateFullyAndStartAt, forward only): log start and log end both become `offset`. An
-   * edge's relay cache uses it to take up a partition at the region's offsets; nothing that
-   * needs its history (idempotent producer state) may use it.
-   */
-  truncateFullyAndStartAt(offset: number): void {
-    this.checkOpen()
-    assert(Number.isSafeInteger(offset) && offset >= this._logEndOffset, `a log starts again at or after its end ${this._logEndOffset}, got ${offset}`)
-    this.db.transaction(() => {
-      this.sql.deleteBelow.run(Number.MAX_SAFE_INTEGER)
-      this.sql.setState.run(STATE_LOG_START, offset)
-      this.sql.setState.run(STATE_CLEANER_CHECKPOINT, offset)
-    })
-    this.producers.clear()
-    this._logStartOffset = offset
-    this._logEndOffset = offset
-    this._sizeBytes = 0
-  }
-
   /** Where the next compaction pass starts reading new (dirty) data; see src/log/compaction.ts. */
   get cleanerCheckpoint(): number {
     return Number(this.sql.getState.get(STATE_CLEANER_CHECKPOINT)?.value ?? 0)
@@ -357,6 +357,176 @@ export class PartitionLog {
 
   private checkOpen(): void {
     if (this._closed) throw new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', 'the partition log is closed')
+  }
+
+  // ---- replication (KIP-101 / KIP-279) ----
+
+  /**
+   * Records that this replica leads from `epoch` on, starting at the log end (Kafka writes the
+   * entry at election, so OffsetsForLeaderEpoch answers right even before the first append).
+   */
+  beginLeaderEpoch(epoch: number): void {
+    this.checkOpen()
+    const latest = this.latestEpoch
+    assert(epoch >= latest, `leading in epoch ${epoch} after epoch ${latest} is in the log`)
+    if (epoch === latest) return
+    const start = this._logEndOffset
+    this.db.transaction(() => this.sql.insertEpoch.run(epoch, start))
+    this.epochs.assign(epoch, start)
+  }
+
+  /** The end offset of `epoch` on this replica: the start of the next epoch, or the log end. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochs.endOffsetFor(epoch, this._logEndOffset)
+  }
+
+  /**
+   * Appends batches fetched from the leader, keeping the leader's offsets and epochs. The
+   * batches must continue this log exactly; idempotent producer state is derived from their
+   * producer fields and written in the same transaction, so it fails over with the log.
+   * Nothing is written when one batch is refused.
+   */
+  appendAsFollower(batches: Uint8Array[], highWatermark: number): { records: number; bytes: number } {
+    this.checkOpen()
+    let next = this._logEndOffset
+    let latest = this.latestEpoch
+    const planned: Array<{ data: Uint8Array; header: BatchHeader }> = []
+    const newEpochs: Array<{ epoch: number; startOffset: number }> = []
+    for (const data of batches) {
+      if (!verifyBatchCrc(data)) throw new EdgelogError('CORRUPT_MESSAGE', `a replicated batch at offset ${next} failed its CRC check`)
+      const header = readBatchHeader(data)
+      // A gap is possible only where compaction removed whole batches on the leader.
+      if (header.baseOffset < next || (header.baseOffset > next && planned.length > 0)) {
+        throw new EdgelogError('CORRUPT_MESSAGE', `a replicated batch starts at ${header.baseOffset}, the log ends at ${next}`)
+      }
+      if (header.partitionLeaderEpoch < latest) {
+        throw new EdgelogError('CORRUPT_MESSAGE', `a replicated batch of epoch ${header.partitionLeaderEpoch} follows epoch ${latest}`)
+      }
+      if (header.partitionLeaderEpoch > latest) {
+        latest = header.partitionLeaderEpoch
+        newEpochs.push({ epoch: latest, startOffset: next })
+      }
+      planned.push({ data: data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice(), header })
+      next = header.baseOffset + header.lastOffsetDelta + 1
+    }
+    if (planned.length === 0) return { records: 0, bytes: 0 }
+    const start = this._logEndOffset
+    const checkpoint = Math.max(0, Math.min(highWatermark, next))
+    let bytes = 0
+    try {
+      this.db.transaction(() => {
+        for (const e of newEpochs) this.sql.insertEpoch.run(e.epoch, e.startOffset)
+        for (const { data, header } of planned) {
+          const last = header.baseOffset + header.lastOffsetDelta
+          this.sql.insertBatch.run(header.baseOffset, last, header.partitionLeaderEpoch, header.maxTimestamp, header.producerId, data.byteLength, data)
+          if (header.producerId >= 0) {
+            const e = this.producers.stage(
+              header.producerId,
+              header.producerEpoch,
+              header.baseSequence,
+              header.baseSequence + header.lastOffsetDelta,
+              header.baseOffset,
+              header.maxTimestamp,
+            )
+            this.sql.upsertProducer.run(e.producerId, e.producerEpoch, e.lastSequence, JSON.stringify(e.recent), e.lastTimestamp)
+          }
+          bytes += data.byteLength
+        }
+        this.sql.setState.run(STATE_HIGH_WATERMARK, checkpoint)
+      })
+    } catch (err) {
+      this.producers.rollback()
+      const error = new EdgelogError('KAFKA_STORAGE_ERROR', 'the partition log could not be written')
+      ;(error as { cause?: unknown }).cause = err
+      throw error
+    }
+    this.producers.commit()
+    for (const e of newEpochs) this.epochs.assign(e.epoch, e.startOffset)
+    this._logEndOffset = next
+    this._sizeBytes += bytes
+    this._highWatermarkCheckpoint = checkpoint
+    return { records: next - start, bytes }
+  }
+
+  /**
+   * Removes every batch holding an offset ≥ `offset` (a batch straddling it goes whole, as in
+   * Kafka) and the epochs that started there, and rebuilds the state of every producer that had
+   * batches in the removed suffix from its remaining batches. Returns the new log end offset.
+   */
+  truncateTo(offset: number): number {
+    this.checkOpen()
+    if (offset >= this._logEndOffset) {
+      // No records go, but an epoch begun at the log end and never written to does (a former
+      // leader's entry): it would make this replica claim an epoch the new leader never had.
+      if (offset === this._logEndOffset && (this.epochs.latest?.startOffset ?? -1) >= offset) {
+        this.db.transaction(() => this.sql.deleteEpochsFrom.run(offset))
+        this.epochs.truncateFromEnd(offset)
+      }
+      return this._logEndOffset
+    }
+    const first = this.sql.firstEndingAtOrAfter.get(offset)
+    const end = first ? Math.min(Number(first.base_offset), offset) : offset
+    const affected = this.sql.producersFrom.all(end).map((r) => Number(r.producer_id))
+    const rebuilt = new Map<number, ProducerEntry | undefined>()
+    this.db.transaction(() => {
+      this.sql.deleteBatchesFrom.run(end)
+      this.sql.deleteEpochsFrom.run(end)
+      for (const id of affected) {
+        const entry = this.producerFromLog(id)
+        rebuilt.set(id, entry)
+        if (entry) this.sql.upsertProducer.run(entry.producerId, entry.producerEpoch, entry.lastSequence, JSON.stringify(entry.recent), entry.lastTimestamp)
+        else this.sql.deleteProducer.run(id)
+      }
+      if (end < this._logStartOffset) this.sql.setState.run(STATE_LOG_START, end)
+      if (this._highWatermarkCheckpoint > end) this.sql.setState.run(STATE_HIGH_WATERMARK, end)
+    })
+    for (const [id, entry] of rebuilt) this.producers.replace(id, entry)
+    this.epochs.truncateFromEnd(end)
+    this._logEndOffset = end
+    if (end < this._logStartOffset) this._logStartOffset = end
+    this._highWatermarkCheckpoint = Math.min(this._highWatermarkCheckpoint, end)
+    this._sizeBytes = Number(this.db.prepare('SELECT COALESCE(SUM(size_bytes), 0) AS s FROM batches').get()!.s)
+    return end
+  }
+
+  /**
+   * Kafka's truncateFullyAndStartAt: the leader no longer holds what this replica needs next
+   * (retention moved its log start past our log end), so this replica starts over there.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    this.checkOpen()
+    this.db.transaction(() => {
+      this.sql.deleteBatchesFrom.run(0)
+      this.sql.deleteEpochsFrom.run(0)
+      this.db.prepare('DELETE FROM producer_state').run()
+      this.sql.setState.run(STATE_LOG_START, offset)
+      this.sql.setState.run(STATE_HIGH_WATERMARK, offset)
+    })
+    this.producers.clear()
+    this.epochs.truncateFromEnd(0)
+    this._logStartOffset = offset
+    this._logEndOffset = offset
+    this._highWatermarkCheckpoint = offset
+    this._sizeBytes = 0
+  }
+
+  /** A producer's state as its latest batches in the log say (the last 5 of its newest epoch). */
+  private producerFromLog(producerId: number): ProducerEntry | undefined {
+    const rows = this.sql.latestOfProducer.all(producerId, RECENT_BATCHES)
+    if (rows.length === 0) return undefined
+    const headers = rows.map((r) => readBatchHeader(r.data as Uint8Array))
+    const newest = headers[0]!
+    const recent: RecentBatch[] = headers
+      .filter((h) => h.producerEpoch === newest.producerEpoch)
+      .reverse()
+      .map((h) => ({ firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }))
+    return {
+      producerId,
+      producerEpoch: newest.producerEpoch,
+      lastSequence: newest.baseSequence + newest.lastOffsetDelta,
+      recent,
+      lastTimestamp: newest.maxTimestamp,
+    }
   }
 
   close(): void {

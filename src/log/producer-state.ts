@@ -86,6 +86,12 @@ export class ProducerStateManager {
     this.staged.clear()
   }
 
+  /** Replaces or removes one producer's committed state (rebuilt from the log after a truncation). */
+  replace(producerId: number, entry: ProducerEntry | undefined): void {
+    if (entry) this.committed.set(producerId, entry)
+    else this.committed.delete(producerId)
+  }
+
   /** Drops all state (the log was truncated or replaced; it is rebuilt from storage). */
   clear(): void {
     this.committed.clear()

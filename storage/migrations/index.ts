@@ -38,6 +38,17 @@ export const partitionMigrations: Migration[] = [
   }
 ]
 
+export const nodeMigrations: Migration[] = [
+  {
+    "tag": "0000_init",
+    "folderMillis": 1795310079760,
+    "hash": "bff6a161464c04927af65f19ff175d1492bc06ac0e4b1d787354ce381594cf63",
+    "statements": [
+      "CREATE TABLE `node_state` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` integer NOT NULL\n);"
+    ]
+  }
+]
+
 export const edgeMigrations: Migration[] = [
   {
     "tag": "0000_init",

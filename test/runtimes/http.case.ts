@@ -318,6 +318,24 @@ export const HTTP_CASES: HttpCase[] = [
     },
   },
   {
+    name: 'GET /console serves the embedded console page, script and stylesheet (no file read, no CDN)',
+    async run({ server }) {
+      const base = server().url
+      const page = await call(base, 'GET', '/console', undefined, {})
+      assert.equal(page.status, 200, page.text.slice(0, 300))
+      assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8')
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/)
+      assert.match(page.text, /<script type="module" src="\/console\/app.js"><\/script>/)
+      const script = await call(base, 'GET', '/console/app.js', undefined, {})
+      assert.equal(script.status, 200)
+      assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8')
+      assert.match(script.text, /\/v1\/client\.js/, 'the live tail loads the node’s client bundle')
+      const style = await call(base, 'GET', '/console/app.css', undefined, {})
+      assert.equal(style.status, 200)
+      assert.equal(style.headers.get('content-type'), 'text/css; charset=utf-8')
+    },
+  },
+  {
     name: 'records and topics survive a restart',
     async run({ server, restart, topic }) {
       const name = topic('durable')

@@ -80,7 +80,7 @@ describe('compression in the broker', () => {
   test('an idempotent producer on a gzip topic: retries are still recognised as duplicates', async () => {
     await withBroker(async (broker) => {
       broker.createTopic({ name: 'idem', partitions: 1, config: { 'compression.type': 'gzip' } })
-      const { producerId, producerEpoch } = broker.initProducer()
+      const { producerId, producerEpoch } = await broker.initProducer()
       const send = (seq: number) => broker.produceIdempotent('idem', 0, records(3, `s${seq}`), '1', { id: producerId, epoch: producerEpoch, sequence: seq })
       const [r0, r1] = await Promise.all([send(0), send(3)])
       assert.deepEqual([r0.baseOffset, r1.baseOffset], [0, 3], 'pipelined requests keep their order')

@@ -10,7 +10,8 @@ import { LineReader, ProducePipeline, produceFlags, toRecord, type Line } from '
 import { consumeFlags, formatValue, parseFrom } from '../../src/cli/consume.ts'
 import { createFlags, formatTable, parseConfig } from '../../src/cli/topics.ts'
 import { groupsFlags, parseTimestamp, parseTopicSpecs, resetTarget } from '../../src/cli/groups.ts'
-import { formatBytes, formatSummary, renderProgressLine } from '../../src/cli/progress.ts'
+import { formatBytes, formatSummary } from '../../src/cli/progress.ts'
+import { benchFlags } from '../../src/cli/bench.ts'
 
 const spec = {
   flags: {
@@ -110,6 +111,7 @@ describe('help text', () => {
     produce: produceFlags,
     consume: consumeFlags,
     groups: groupsFlags,
+    bench: benchFlags,
   }
   for (const [command, flags] of Object.entries(commands)) {
     test(`documents every flag of ${command}`, () => {
@@ -120,7 +122,7 @@ describe('help text', () => {
   }
 
   test('the overview names every command', () => {
-    for (const command of ['serve', 'topics', 'produce', 'consume', 'groups']) assert.match(mainHelp(), new RegExp(`\\b${command}\\b`))
+    for (const command of ['serve', 'topics', 'produce', 'consume', 'groups', 'bench']) assert.match(mainHelp(), new RegExp(`\\b${command}\\b`))
   })
 })
 
@@ -241,6 +243,7 @@ describe('LineReader', () => {
     assert.deepEqual(lines.map((l) => l.text), ['alpha', 'beta', '', 'gamma'])
     assert.deepEqual(lines.map((l) => l.number), [1, 2, 3, 4])
     assert.deepEqual(lines.map((l) => l.bytes), [5, 4, 0, 5])
+    assert.deepEqual(lines.map((l) => l.consumed), [7, 5, 1, 5], 'the input each line took, breaks included')
   })
 
   test('a multi-byte character split between chunks is decoded whole', async () => {
@@ -274,7 +277,7 @@ describe('LineReader', () => {
 })
 
 describe('toRecord', () => {
-  const line = (text: string): Line => ({ text, bytes: text.length, number: 7 })
+  const line = (text: string): Line => ({ text, bytes: text.length, number: 7, consumed: text.length + 1 })
   const base = { format: 'lines', wholeRecords: false, key: undefined, keyField: undefined, partition: undefined } as const
 
   test('lines: the line is a string value; --key and --partition apply to every record', () => {
@@ -420,11 +423,7 @@ describe('formatting', () => {
     assert.equal(formatValue(null), 'null\n')
   })
 
-  test('progress and summary lines', () => {
-    assert.equal(
-      renderProgressLine({ at: 0, records: 0, bytes: 0 }, { at: 2000, records: 5000, bytes: 2048 }),
-      '5,000 records  2.0 KiB  2,500 records/s',
-    )
+  test('summary lines', () => {
     assert.equal(formatSummary('produced', 2500, 10, 500), 'produced 2,500 records (10 B) in 0.50 s, 5,000 records/s\n')
     assert.equal(formatBytes(3 * 1024 * 1024), '3.0 MiB')
   })

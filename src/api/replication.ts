@@ -1,0 +1,50 @@
+// Broker-to-broker routes: a follower's replica fetch and OffsetsForLeaderEpoch. Not for
+// clients: with a peer token configured, a request without it is refused (RELIABILITY §5.4 #9).
+import { Hono } from 'hono'
+import { EdgelogError } from '../core/errors.ts'
+import {
+  OffsetsForLeaderEpochRequestSchema,
+  ReplicaFetchRequestSchema,
+  type OffsetsForLeaderEpochRequest,
+  type OffsetsForLeaderEpochResponse,
+  type ReplicaFetchRequest,
+  type ReplicaFetchResponse,
+} from '../replication/protocol.ts'
+import { encodeFetchResponse } from '../replication/wire.ts'
+import { readJson } from './body.ts'
+
+export interface ReplicaEndpoints {
+  handleReplicaFetch(req: ReplicaFetchRequest): Promise<ReplicaFetchResponse>
+  handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): OffsetsForLeaderEpochResponse
+  /** When set, every request must carry `authorization: Bearer <token>`. */
+  peerToken?: string
+}
+
+/** A replica request is a few numbers. */
+const MAX_REQUEST_BYTES = 4096
+
+export function replicationRoutes(node: ReplicaEndpoints) {
+  return new Hono()
+    .use(async (c, next) => {
+      if (node.peerToken !== undefined && !sameToken(c.req.header('authorization') ?? '', `Bearer ${node.peerToken}`)) {
+        throw new EdgelogError('UNAUTHORIZED', 'replica requests need the cluster peer token')
+      }
+      await next()
+    })
+    .post('/replica/fetch', async (c) => {
+      const req = ReplicaFetchRequestSchema.parse(await readJson(c.req.raw, MAX_REQUEST_BYTES))
+      const body = encodeFetchResponse(await node.handleReplicaFetch(req))
+      return new Response(body, { headers: { 'content-type': 'application/vnd.edgelog.replica-fetch' } })
+    })
+    .post('/replica/offsets-for-leader-epoch', async (c) => {
+      const req = OffsetsForLeaderEpochRequestSchema.parse(await readJson(c.req.raw, MAX_REQUEST_BYTES))
+      return c.json(node.handleOffsetsForLeaderEpoch(req))
+    })
+}
+
+/** Compares without an early exit, so the time taken says nothing about the token. */
+function sameToken(a: string, b: string): boolean {
+  let diff = a.length ^ b.length
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0)
+  return diff === 0
+}

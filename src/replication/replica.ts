@@ -1,0 +1,229 @@
+// One partition replica on this broker and its role, decided by the partition state in the
+// metadata store: leader (this broker, this incarnation, is the elected leader), follower (of the
+// elected leader), or neither (no leader, not a replica, or elected in an earlier incarnation).
+import type { Partition, ReplicaRole } from '../broker/partition.ts'
+import type { TopicRecord } from '../broker/metadata.ts'
+import { effectiveConfig } from '../broker/topic-config.ts'
+import { isrIds, type PartitionState } from '../cluster/state.ts'
+import type { Runtime } from '../core/clock.ts'
+import { EdgelogError } from '../core/errors.ts'
+import type { ClusterAccess } from './cluster-access.ts'
+import type { ReplicationConfig } from './config.ts'
+import { PartitionFollower } from './follower.ts'
+import { PartitionLeader } from './leader.ts'
+import type { OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, ReplicaFetchRequest, ReplicaFetchResponse, ReplicaTransport } from './protocol.ts'
+
+export interface ReplicaEvents {
+  isrChange(replica: PartitionReplica, kind: 'expand' | 'shrink'): void
+  truncate(replica: PartitionReplica, from: number, to: number): void
+  followerAppend(replica: PartitionReplica, records: number, bytes: number): void
+  roleChange(replica: PartitionReplica, role: 'leader' | 'follower' | 'none', epoch: number): void
+}
+
+export class PartitionReplica implements ReplicaRole {
+  private leader: PartitionLeader | undefined
+  private follower: PartitionFollower | undefined
+  private state: PartitionState | undefined
+  private revision = 0
+  private epoch = -1
+  private closed = false
+
+  constructor(
+    readonly partition: Partition,
+    private record: TopicRecord,
+    readonly runtime: Runtime,
+    readonly cluster: ClusterAccess,
+    readonly transport: ReplicaTransport,
+    readonly config: ReplicationConfig,
+    private readonly events: ReplicaEvents,
+  ) {
+    // Until a leader says more, only what this replica knew was committed is visible.
+    partition.resetHighWatermark(partition.log.highWatermarkCheckpoint)
+  }
+
+  get topic(): string {
+    return this.record.name
+  }
+  get topicId(): string {
+    return this.record.topicId
+  }
+  get index(): number {
+    return this.partition.index
+  }
+  get name(): string {
+    return `${this.record.name}-${this.partition.index}`
+  }
+  get minInsyncReplicas(): number {
+    return Number(effectiveConfig(this.record.config)['min.insync.replicas'])
+  }
+  get role(): 'leader' | 'follower' | 'none' {
+    return this.leader ? 'leader' : this.follower ? 'follower' : 'none'
+  }
+  get leaderEpoch(): number {
+    return this.epoch
+  }
+  get partitionState(): PartitionState | undefined {
+    return this.state
+  }
+  get stateRevision(): number {
+    return this.revision
+  }
+  /** Replicas of a leader partition missing from its ISR (Kafka's under-replicated partitions). */
+  get underReplicated(): boolean {
+    return this.leader !== undefined && this.state !== undefined && this.leader.isr.length < this.state.replicas.length
+  }
+
+  // ---- ReplicaRole (the broker's view) ----
+
+  get leads(): boolean {
+    return this.leader !== undefined
+  }
+
+  checkLeader(): void {
+    if (!this.leader) {
+      const leader = this.state?.leader ?? -1
+      throw new EdgelogError(
+        'NOT_LEADER_OR_FOLLOWER',
+        leader >= 0 ? `broker ${leader} leads ${this.name}, not this broker` : `${this.name} has no leader right now`,
+      )
+    }
+    if (!this.cluster.canLead()) {
+      throw new EdgelogError('NOT_LEADER_OR_FOLLOWER', `this broker cannot confirm its lease; it does not lead ${this.name} now`)
+    }
+  }
+
+  checkInSyncReplicas(): void {
+    this.checkLeader()
+    this.leader!.checkInSyncReplicas()
+  }
+
+  onLeaderAppend(): void {
+    this.leader?.onAppend()
+  }
+
+  get highWatermarkCheckpoint(): number {
+    return this.partition.highWatermark
+  }
+
+  describe() {
+    const s = this.state
+    return {
+      leader: s?.leader ?? -1,
+      leaderEpoch: s?.leaderEpoch ?? this.partition.leaderEpoch,
+      replicas: s?.replicas ?? [],
+      isr: isrIds(this.leader ? this.leader.isr : (s?.isr ?? [])),
+    }
+  }
+
+  // ---- state from the store ----
+
+  /** The topic's record as the cluster has it now (configs change: min.insync.replicas). */
+  updateTopic(record: TopicRecord): void {
+    if (record.topicId === this.record.topicId) this.record = record
+  }
+
+  /** Applies the partition's state as read from the store at `revision` (older states are ignored). */
+  applyState(state: PartitionState, revision: number): void {
+    if (this.closed || revision <= this.revision || state.leaderEpoch < this.epoch) return
+    this.state = state
+    this.revision = revision
+    const me = this.cluster.nodeId
+    if (!state.replicas.includes(me)) {
+      this.becomeNone(state.leaderEpoch)
+    } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation) {
+      if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
+      else this.becomeLeader(state, revision)
+    } else if (state.leader >= 0 && state.leader !== me) {
+      const f = this.follower
+      if (!f || f.epoch !== state.leaderEpoch || f.leaderId !== state.leader) this.becomeFollower(state)
+    } else {
+      this.becomeNone(state.leaderEpoch)
+    }
+  }
+
+  /** The leader's own CAS succeeded. */
+  onIsrChange(kind: 'expand' | 'shrink', state: PartitionState, revision: number): void {
+    if (revision > this.revision) {
+      this.state = state
+      this.revision = revision
+    }
+    this.events.isrChange(this, kind)
+  }
+
+  onTruncate(from: number, to: number): void {
+    this.events.truncate(this, from, to)
+  }
+
+  onFollowerAppend(records: number, bytes: number): void {
+    this.events.followerAppend(this, records, bytes)
+  }
+
+  private becomeLeader(state: PartitionState, revision: number): void {
+    this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} has a new leader epoch`))
+    this.epoch = state.leaderEpoch
+    this.partition.leaderEpoch = state.leaderEpoch
+    this.partition.log.beginLeaderEpoch(state.leaderEpoch)
+    this.leader = new PartitionLeader(this, state.leaderEpoch, state, revision)
+    this.events.roleChange(this, 'leader', this.epoch)
+  }
+
+  private becomeFollower(state: PartitionState): void {
+    this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `broker ${state.leader} leads ${this.name} now`))
+    this.epoch = state.leaderEpoch
+    this.partition.leaderEpoch = state.leaderEpoch
+    this.follower = new PartitionFollower(this, state.leader, state.leaderEpoch)
+    this.follower.start()
+    this.events.roleChange(this, 'follower', this.epoch)
+  }
+
+  private becomeNone(epoch: number): void {
+    const had = this.leader || this.follower
+    this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} has no leader on this broker`))
+    this.epoch = Math.max(this.epoch, epoch)
+    if (had) this.events.roleChange(this, 'none', this.epoch)
+  }
+
+  private stopRoles(reason: EdgelogError): void {
+    this.leader?.stop(reason)
+    this.leader = undefined
+    this.follower?.stop()
+    this.follower = undefined
+  }
+
+  close(): void {
+    this.closed = true
+    this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} is closing`))
+  }
+
+  // ---- requests from followers ----
+
+  handleFetch(req: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+    const p = this.partition
+    const header = { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset, logEndOffset: p.log.logEndOffset, batches: [] }
+    const refused = this.refuse(req.currentLeaderEpoch)
+    if (refused) return Promise.resolve({ ...header, error: refused })
+    if (req.replicaId === this.cluster.nodeId || !this.state?.replicas.includes(req.replicaId)) {
+      return Promise.resolve({ ...header, error: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    }
+    return this.leader!.handleFetch(req)
+  }
+
+  handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): OffsetsForLeaderEpochResponse {
+    const refused = this.refuse(req.currentLeaderEpoch)
+    if (refused) return { error: refused, epoch: -1, endOffset: 0 }
+    // KIP-279: an epoch newer than the leader's own is an error, never an answer to truncate by.
+    if (req.leaderEpoch > this.epoch) return { error: 'UNKNOWN_LEADER_EPOCH', epoch: -1, endOffset: 0 }
+    return this.partition.log.endOffsetForEpoch(req.leaderEpoch)
+  }
+
+  private refuse(currentLeaderEpoch: number): 'NOT_LEADER_OR_FOLLOWER' | 'FENCED_LEADER_EPOCH' | 'UNKNOWN_LEADER_EPOCH' | undefined {
+    if (currentLeaderEpoch < this.epoch) return 'FENCED_LEADER_EPOCH'
+    if (currentLeaderEpoch > this.epoch) {
+      // The follower knows a newer epoch than this broker: our metadata is behind.
+      this.cluster.requestRefresh()
+      return 'UNKNOWN_LEADER_EPOCH'
+    }
+    if (!this.leader) return 'NOT_LEADER_OR_FOLLOWER'
+    return undefined
+  }
+}

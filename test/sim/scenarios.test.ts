@@ -1,0 +1,221 @@
+// The classic replication failures, scripted on the simulated cluster (RF=3,
+// min.insync.replicas=2 unless said otherwise). Each test names the failure it guards against;
+// each ends with the checker of the random runs (G1–G9) over everything it produced.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { brokerName } from './cluster.ts'
+import { Scenario } from './harness.ts'
+
+const LEASE_MS = 2000
+
+describe('replication scenarios (simulated)', () => {
+  test('zombie leader after a pause: it cannot acknowledge anything and truncates its divergent suffix when it returns', async () => {
+    const s = new Scenario({ seed: 101 })
+    await s.boot()
+    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`a${i}`)).ok)
+    const zombie = s.leader
+    const [f1, f2] = s.followers as [number, number]
+    // A suffix only the leader has: followers cannot fetch it, acks=1 answers anyway.
+    s.cluster.net.cutBoth(brokerName(zombie), brokerName(f1!))
+    s.cluster.net.cutBoth(brokerName(zombie), brokerName(f2!))
+    const suffix = await s.produce('zombie-suffix', { acks: '1' })
+    assert.ok(suffix.ok)
+    const zombieEnd = s.log(zombie).logEndOffset
+    s.cluster.pause(zombie)
+    s.cluster.net.healAll()
+    await s.untilLeader((id) => id !== zombie, 5 * LEASE_MS, 'a new leader is elected while the old one is paused')
+    const epoch = s.state.leaderEpoch
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`b${i}`)).ok, 'the new leader acknowledges acks=all')
+    // Requests reach the zombie while it is paused; it answers them when it wakes up.
+    const atZombie = [s.produce('to-zombie-all', { to: zombie }), s.produce('to-zombie-1', { to: zombie, acks: '1' })]
+    await s.wait(100)
+    s.cluster.resume(zombie)
+    for (const r of await Promise.all(atZombie)) {
+      assert.equal(r.ok, false, 'the zombie acknowledges nothing, not even acks=1')
+      if (!r.ok) assert.equal(r.code, 'NOT_LEADER_OR_FOLLOWER')
+    }
+    await s.until(() => s.cluster.truncations.some((t) => t.node === zombie), 10_000, 'the old leader truncates')
+    const t = s.cluster.truncations.find((x) => x.node === zombie)!
+    assert.equal(t.from, zombieEnd)
+    assert.ok(t.to < zombieEnd, 'its unreplicated suffix is gone')
+    assert.ok(!s.cluster.roles.some((r) => r.node === zombie && r.role === 'leader' && r.epoch >= epoch), 'it never led the new epoch')
+    await s.until(() => s.isr().includes(zombie), 10_000, 'the old leader rejoins the ISR as a follower')
+    await s.finish()
+    const values = s.log(zombie).records.map((r) => r.value)
+    assert.ok(!values.includes('zombie-suffix') && !values.includes('to-zombie-1') && !values.includes('to-zombie-all'))
+  })
+
+  test('double failover with a lagging follower: truncation follows leader epochs, no acknowledged record is lost', async () => {
+    const s = new Scenario({ seed: 202 })
+    await s.boot()
+    const a = s.leader
+    const [b, c] = s.followers as [number, number]
+    for (let i = 0; i < 4; i++) assert.ok((await s.produce(`x${i}`)).ok)
+    // c lags: cut from everyone, it drops out of the ISR; acks=all goes on with {a, b}. Its
+    // high watermark is behind its log end (it never heard that its last fetch committed).
+    s.cluster.net.isolate(brokerName(c), [brokerName(a), brokerName(b)])
+    assert.ok(s.log(c).highWatermark < s.log(c).logEndOffset, 'the lagging follower has records above its high watermark')
+    for (let i = 0; i < 4; i++) assert.ok((await s.produce(`y${i}`)).ok)
+    await s.until(() => !s.isr().includes(c), 10_000, 'the lagging follower leaves the ISR')
+    // a gets a suffix b never sees (acks=1), then a pauses: b leads epoch 1.
+    s.cluster.net.cutBoth(brokerName(a), brokerName(b))
+    assert.ok((await s.produce('a-only-1', { acks: '1' })).ok)
+    assert.ok((await s.produce('a-only-2', { acks: '1' })).ok)
+    s.cluster.pause(a)
+    s.cluster.net.uncut(brokerName(a), brokerName(b))
+    s.cluster.net.uncut(brokerName(b), brokerName(a))
+    await s.untilLeader((id) => id === b, 5 * LEASE_MS, 'b takes over')
+    const epochB = s.state.leaderEpoch
+    // b alone is below min.insync.replicas: acks=all is refused, fast, until c catches up from b.
+    const refused = await s.produce('refused')
+    assert.deepEqual(refused, { ok: false, code: 'NOT_ENOUGH_REPLICAS' })
+    s.cluster.net.healAll()
+    await s.until(() => s.isr().includes(c), 10_000, 'c catches up from b and rejoins')
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`z${i}`)).ok)
+    // Second failover, fast: b pauses; a is still paused, so c (in sync now) leads epoch 2.
+    s.cluster.pause(b)
+    await s.untilLeader((id) => id === c, 5 * LEASE_MS, 'c takes over')
+    assert.ok(s.state.leaderEpoch > epochB)
+    s.cluster.resume(a)
+    s.cluster.resume(b)
+    for (let i = 0; i < 3; i++) {
+      const r = await s.produce(`w${i}`)
+      assert.ok(r.ok || r.code === 'NOT_ENOUGH_REPLICAS', `produce after the second failover: ${JSON.stringify(r)}`)
+    }
+    await s.until(() => s.cluster.truncations.some((t) => t.node === a), 10_000, 'a truncates its suffix of epoch 0')
+    // a's suffix started where b's log of epoch 0 ended: a truncated there, not to its own
+    // high watermark (which was lower: the suffix was never committed).
+    const ta = s.cluster.truncations.find((t) => t.node === a)!
+    const epochs = s.log(c).epochs
+    const epoch1Start = epochs.find((e) => e.epoch === epochB)?.startOffset
+    assert.equal(ta.to, epoch1Start, `a truncates to the start of epoch ${epochB} (${JSON.stringify(epochs)})`)
+    // c's log was a prefix of every later leader's: truncating by epoch keeps all of it, where
+    // truncating to its high watermark would have thrown committed records away (KIP-101).
+    assert.ok(!s.cluster.truncations.some((t) => t.node === c), 'the lagging follower keeps its records above its high watermark')
+    await s.finish()
+    const values = s.log(a).records.map((r) => r.value)
+    assert.ok(!values.includes('a-only-1') && !values.includes('a-only-2'))
+  })
+
+  test('last replica standing: the ISR of one restarts uncleanly, is not elected, and an eligible replica keeps every committed record', async () => {
+    const s = new Scenario({ seed: 303, fsync: 'batch', broker: { fsyncIntervalMs: 60_000, requestTimeoutMs: 2000 } })
+    await s.boot()
+    const l = s.leader
+    const [f1, f2] = s.followers as [number, number]
+    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`c${i}`)).ok)
+    const committed = s.log(l).highWatermark
+    s.cluster.net.isolate(brokerName(l), s.followers.map(brokerName))
+    await s.until(() => s.isr().length === 1, 10_000, 'the ISR shrinks to the leader')
+    assert.deepEqual(s.isr(), [l])
+    assert.deepEqual(s.state.elr.map((r) => r.id).sort(), [f1, f2].sort(), 'the followers are eligible leader replicas (KIP-966)')
+    // Below min.insync.replicas: acks=all fails fast, and the high watermark does not move.
+    assert.deepEqual(await s.produce('refused'), { ok: false, code: 'NOT_ENOUGH_REPLICAS' })
+    assert.ok((await s.produce('uncommitted', { acks: '1' })).ok)
+    assert.equal(s.log(l).highWatermark, committed, 'the high watermark stays while the ISR is below min.insync.replicas')
+    // The sole ISR member loses power: everything after its last fsync is gone.
+    s.cluster.crash(l, true)
+    s.cluster.startBroker(l)
+    await s.until(() => s.cluster.status.get(l) === 'up', 5000)
+    await s.untilLeader((id) => id !== l, 5 * LEASE_MS, 'an eligible replica is elected')
+    assert.ok([f1, f2].includes(s.leader))
+    assert.ok(!s.cluster.roles.some((r) => r.node === l && r.role === 'leader' && r.epoch > 0), 'the uncleanly restarted replica never leads')
+    assert.equal(s.cluster.elections.at(-1)?.kind, 'elr', s.trace())
+    await s.finish()
+  })
+
+  test('last replica standing with no eligible replica: the partition stays offline rather than lose data, until unclean election is enabled', async () => {
+    const s = new Scenario({ seed: 404, fsync: 'batch', broker: { fsyncIntervalMs: 60_000, requestTimeoutMs: 2000 } })
+    await s.boot({ 'min.insync.replicas': '2', 'unclean.leader.election.enable': 'false' })
+    const l = s.leader
+    const [f1, f2] = s.followers as [number, number]
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`c${i}`)).ok)
+    // Both followers go down uncleanly (they lose their eligibility), then the leader does.
+    for (const f of [f1, f2]) s.cluster.crash(f, true)
+    for (const f of [f1, f2]) s.cluster.startBroker(f)
+    await s.until(() => s.isr().length === 1 && s.state.elr.length === 0, 10_000, 'only the leader is in sync, no replica is eligible')
+    s.cluster.crash(l, true)
+    s.cluster.startBroker(l)
+    await s.until(() => s.state.leader === -1, 5 * LEASE_MS, 'the partition goes offline')
+    await s.wait(3 * LEASE_MS)
+    assert.equal(s.state.leader, -1, 'no uncleanly restarted replica is elected')
+    assert.equal(s.cluster.elections.filter((e) => e.kind === 'unclean').length, 0)
+    // The operator opts in to data loss: the controller elects a live replica and counts it.
+    const topicKey = '/edgelog/topics/t'
+    const kv = s.cluster.store.getSync(topicKey)!
+    const record = JSON.parse(kv.value)
+    record.config['unclean.leader.election.enable'] = 'true'
+    s.cluster.store.txnSync([{ key: topicKey, modRevision: kv.modRevision }], [{ op: 'put', key: topicKey, value: JSON.stringify(record) }])
+    await s.untilLeader(() => true, 5 * LEASE_MS, 'an unclean election')
+    assert.equal(s.state.uncleanElections, 1)
+    assert.equal(s.cluster.elections.at(-1)!.kind, 'unclean')
+    const controller = [...s.cluster.nodes.values()].find((n) => n.controller.isActive)!
+    assert.match(controller.broker.metrics.render(), /edgelog_unclean_leader_elections_total\{topic="t"\} 1/)
+    await s.finish()
+  })
+
+  test('follower restart with a lost suffix rejoins the ISR only after catching up (R5)', async () => {
+    const s = new Scenario({
+      seed: 505,
+      fsync: 'batch',
+      broker: { fsyncIntervalMs: 60_000, requestTimeoutMs: 2000 },
+      // Small fetches: catching up takes many round trips, so "in the ISR too early" would show.
+      replication: { replicaFetchMaxBytes: 1 },
+    })
+    await s.boot()
+    const l = s.leader
+    const f = s.followers[0]!
+    for (let i = 0; i < 60; i++) assert.ok((await s.produce(`r${i}`)).ok)
+    const before = s.log(f).logEndOffset
+    s.cluster.crash(f, true)
+    s.cluster.startBroker(f)
+    await s.until(() => s.cluster.status.get(f) === 'up', 5000)
+    const incarnation = s.cluster.nodes.get(f)!.incarnation
+    assert.ok(s.log(f).logEndOffset < before, `the power loss took the follower's unsynced suffix (${s.log(f).logEndOffset} < ${before})`)
+    // Watch every event: whenever the new incarnation is in the ISR, it has everything committed.
+    let joinedAt: { leo: number; hw: number } | undefined
+    let sawFenced = false
+    const inIsr = () => s.state.isr.some((r) => r.id === f && r.incarnation === incarnation)
+    await s.until(
+      () => {
+        if (!s.state.isr.some((r) => r.id === f) && s.log(f).logEndOffset < s.log(l).highWatermark) sawFenced = true
+        if (inIsr() && !joinedAt) joinedAt = { leo: s.log(f).logEndOffset, hw: s.log(l).highWatermark }
+        return joinedAt !== undefined
+      },
+      20_000,
+      'the restarted follower rejoins the ISR',
+    )
+    assert.ok(joinedAt!.leo >= joinedAt!.hw, `it joined with log end ${joinedAt!.leo}, the high watermark was ${joinedAt!.hw}`)
+    // It was out of the ISR while it caught up (fenced by the controller, R5), not just quick.
+    assert.ok(s.cluster.roles.some((r) => r.node === f && r.incarnation === incarnation), 'the restarted follower followed')
+    assert.ok(sawFenced, 'the restarted follower was out of the ISR before it caught up')
+    await s.until(
+      () => s.cluster.nodes.get(l)!.broker.metrics.render().includes('edgelog_under_replicated_partitions 0'),
+      10_000,
+      'no partition is under-replicated',
+    )
+    await s.finish()
+  })
+
+  test('an idempotent retry after failover is answered as a duplicate by the new leader (producer state replicates)', async () => {
+    const s = new Scenario({ seed: 606 })
+    await s.boot()
+    await s.initProducer()
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`i${i}`, { idempotent: true })).ok)
+    const old = s.leader
+    // The answer to the next batch is lost: the producer cannot know it was written.
+    s.cluster.net.cut(brokerName(old), 'admin')
+    const lost = await s.produce('i3', { idempotent: true, sequence: 3, record: false })
+    assert.equal(lost.ok, false)
+    await s.until(() => s.log(old).highWatermark === s.log(old).logEndOffset, 5000, 'the batch is committed')
+    const offset = s.log(old).logEndOffset - 1
+    s.cluster.crash(old)
+    await s.untilLeader((id) => id !== old, 5 * LEASE_MS, 'failover')
+    s.cluster.net.healAll()
+    const retry = await s.produce('i3', { idempotent: true, sequence: 3 })
+    assert.deepEqual(retry, { ok: true, offset, duplicate: true })
+    assert.ok((await s.produce('i4', { idempotent: true, sequence: 4 })).ok)
+    const gap = await s.produce('i6', { idempotent: true, sequence: 6, record: false })
+    assert.deepEqual(gap, { ok: false, code: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+    await s.finish()
+  })
+})
