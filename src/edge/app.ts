@@ -5,6 +5,7 @@ import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { readJson } from '../api/body.ts'
 import { clientBundleRoutes } from '../api/client-bundle.ts'
+import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from '../api/errors.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from '../api/limits.ts'
 import { parseAcks, parseCompression, parsePartition } from '../api/params.ts'
@@ -132,6 +133,8 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
   app.all('/v1/groups', (c) => proxy(c))
   app.all('/v1/groups/*', (c) => proxy(c))
   app.route('/', clientBundleRoutes())
+  // The console's edge view reads this node's own /metrics.
+  app.route('/', consoleRoutes())
   return app
 }
 

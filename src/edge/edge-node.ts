@@ -292,6 +292,7 @@ export class EdgeNode implements ShipperHost {
 
   private registerMetrics(): void {
     const m = this.metrics
+    m.gauge('edgelog_node_info', 'What this node is (1): role="edge" for an edge relay', () => [[{ role: 'edge' }, 1]])
     m.gauge('edgelog_edge_upstream_up', 'Per upstream URL: 1 when its last request was answered, 0 when it failed', () =>
       this.upstream.upStates().flatMap((s) => (s.up === undefined ? [] : [[{ upstream: s.url }, s.up ? 1 : 0] as [Record<string, string>, number]])),
     )

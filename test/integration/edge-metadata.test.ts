@@ -80,3 +80,21 @@ describe('edge metadata', () => {
     }
   })
 })
+
+describe('edge console', () => {
+  test('an edge serves the console and says it is an edge in /metrics', async () => {
+    const region = await startRegion()
+    const edge = await startEdge(region.upstream)
+    try {
+      const page = await fetch(`${edge.url}/console`)
+      assert.equal(page.status, 200)
+      assert.match(await page.text(), /<html/i)
+      assert.match(await (await fetch(`${edge.url}/metrics`)).text(), /^edgelog_node_info\{role="edge"\} 1$/m)
+    } finally {
+      await edge.stop('SIGKILL')
+      await region.close()
+      removeDir(edge.dataDir)
+      removeDir(region.dataDir)
+    }
+  })
+})
