@@ -11,7 +11,7 @@ import { EdgeRelay } from '../../src/edge/relay.ts'
 import { relayCacheMetrics } from '../../src/edge/relay-metrics.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import type { OriginPolicy } from '../../src/fanout/origin.ts'
-import type { Platform, ServeHooks } from './serve.ts'
+import { fanoutLimits, type Platform, type ServeHooks } from './serve.ts'
 
 export async function serveEdge(platform: Platform, options: ServeOptions, originPolicy: OriginPolicy, hooks: ServeHooks = {}): Promise<void> {
   const dataDir = resolve(options.data)
@@ -38,18 +38,7 @@ export async function serveEdge(platform: Platform, options: ServeOptions, origi
   })
   const relay = new EdgeRelay(edge, cache, platform.WebSocket)
   edge.attachRelay(relay)
-  const hub = new FanoutHub(cache, {
-    node: relay,
-    originPolicy,
-    limits: {
-      maxConnections: options['max-connections'],
-      maxFrameBytes: options['ws-max-frame-bytes'],
-      maxBufferedBytes: options['ws-max-buffered-bytes'],
-      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
-      idleTimeoutSeconds: options['ws-idle-timeout'],
-      maxInflightPubs: options['ws-max-inflight-pubs'],
-    },
-  })
+  const hub = new FanoutHub(cache, { node: relay, originPolicy, limits: fanoutLimits(options) })
   relay.attach(hub)
   let draining = false
   const app = createEdgeApp(edge, {

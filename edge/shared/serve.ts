@@ -8,7 +8,8 @@ import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
 import { openClusterNode } from '../../src/cluster/start.ts'
-import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
+import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
+import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
@@ -48,6 +49,18 @@ export interface Platform {
 export interface ServeHooks {
   /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
   extend?: (app: Hono) => void | Promise<void>
+}
+
+/** The live-subscription limits the serve flags set (a broker's hub and an edge's alike). */
+export function fanoutLimits(options: ServeOptions): Partial<FanoutLimits> {
+  return {
+    maxConnections: options['max-connections'],
+    maxFrameBytes: options['ws-max-frame-bytes'],
+    maxBufferedBytes: options['ws-max-buffered-bytes'],
+    maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+    idleTimeoutSeconds: options['ws-idle-timeout'],
+    maxInflightPubs: options['ws-max-inflight-pubs'],
+  }
 }
 
 export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Promise<void> {
@@ -117,17 +130,7 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
       })
     : undefined
   const broker = cluster ? cluster.node.broker : Broker.open(storage, systemRuntime(), brokerOptions)
-  const hub = new FanoutHub(broker, {
-    originPolicy,
-    limits: {
-      maxConnections: options['max-connections'],
-      maxFrameBytes: options['ws-max-frame-bytes'],
-      maxBufferedBytes: options['ws-max-buffered-bytes'],
-      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
-      idleTimeoutSeconds: options['ws-idle-timeout'],
-      maxInflightPubs: options['ws-max-inflight-pubs'],
-    },
-  })
+  const hub = new FanoutHub(broker, { originPolicy, limits: fanoutLimits(options) })
   let draining = false
   const app = createApp(broker, {
     limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },

@@ -44,6 +44,16 @@ export async function readProduceBody(req: Request, broker: Pick<Broker, 'runtim
   return { records, producer: json.producer }
 }
 
+/** Every record of a request to `/partitions/{p}/records` goes to p; one naming another is refused. */
+export function pinPartition(records: ProduceRecord[], partition: number): void {
+  for (const r of records) {
+    if (r.partition !== undefined && r.partition !== partition) {
+      throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
+    }
+    r.partition = partition
+  }
+}
+
 export function recordRoutes(broker: Broker, limits: ApiLimits) {
   return new Hono()
     .post('/:topic/records', async (c) => {
@@ -62,12 +72,7 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
       const partition = parsePartition(c.req.param('partition'))
       broker.partition(topic, partition)
       const { records, producer } = await readProduceBody(c.req.raw, broker, limits, true)
-      for (const r of records) {
-        if (r.partition !== undefined && r.partition !== partition) {
-          throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
-        }
-        r.partition = partition
-      }
+      pinPartition(records, partition)
       if (!producer) {
         // A partition's own route is forwarded (or not) before it gets here: see ./forward.ts.
         const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })

@@ -9,9 +9,8 @@ import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from '../api/errors.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from '../api/limits.ts'
 import { parseAcks, parseCompression, parsePartition } from '../api/params.ts'
-import { readProduceBody } from '../api/records.ts'
+import { pinPartition, readProduceBody } from '../api/records.ts'
 import { InitProducerSchema } from '../api/schemas.ts'
-import { EdgelogError } from '../core/errors.ts'
 import { isEdgelogError } from '../client/errors.ts'
 import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
@@ -75,12 +74,7 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
     const partition = parsePartition(c.req.param('partition'))
     await edge.checkTopicPartition(topic, partition)
     const { records, producer } = await readProduceBody(c.req.raw, edge, limits, true)
-    for (const r of records) {
-      if (r.partition !== undefined && r.partition !== partition) {
-        throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
-      }
-      r.partition = partition
-    }
+    pinPartition(records, partition)
     if (!producer) {
       const offsets = await edge.produce(topic, records, acks, { compression })
       return c.json({ offsets }, acks === '0' ? 202 : 200)
