@@ -47,6 +47,8 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   const fanout = options.fanout
   if (fanout) app.get('/v1/topics/:topic/sse', (c) => sseResponse(fanout, c.req.raw, c.req.param('topic')))
   if (options.cluster) mountCluster(app, options.cluster, limits)
+  // A cluster of one lists no brokers: clients keep using the URL they were given.
+  else app.get('/v1/brokers', (c) => c.json({ brokers: [], controller: null }))
   app.route('/v1/topics', topicRoutes(broker, limits))
   app.route('/v1/topics', recordRoutes(broker, limits))
   app.route('/v1/groups', groupRoutes(broker, limits))

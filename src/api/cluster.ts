@@ -14,11 +14,14 @@ export interface ClusterApi extends ReplicaEndpoints {
   deleteTopic(name: string): Promise<void>
   alterTopicConfig(name: string, set: Record<string, unknown>, remove: string[]): Promise<void>
   forward: ForwardTarget
+  /** `GET /v1/brokers`: the live brokers' advertised URLs and the controller. */
+  brokers(): { brokers: Array<{ nodeId: number; url: string }>; controller: number | null }
 }
 
 export function mountCluster(app: Hono, cluster: ClusterApi, limits: ApiLimits): void {
   app.route('/internal/v1', replicationRoutes(cluster))
   app.use('/v1/topics/:topic/partitions/:partition/*', forwardToLeader(cluster.forward))
+  app.get('/v1/brokers', (c) => c.json(cluster.brokers()))
   app.route(
     '/v1/topics',
     new Hono()

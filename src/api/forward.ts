@@ -12,7 +12,15 @@ export interface ForwardTarget {
   /** How long the leader may take (a long poll's waitMs included). */
   timeoutMs: number
   maxRequestBytes: number
+  /** Counts each request passed on (the `edgelog_forwarded_requests_total` metric). */
+  onForward?: (kind: 'produce' | 'fetch' | 'other') => void
 }
+
+/**
+ * Set on an answer this broker got from the leader on the client's behalf (to this broker's id):
+ * a client that routes by metadata learns from it that its metadata is stale.
+ */
+export const FORWARDED_BY_HEADER = 'x-edgelog-forwarded-by'
 
 export function forwardToLeader(target: ForwardTarget): MiddlewareHandler {
   return async (c, next) => {
@@ -29,6 +37,8 @@ export function forwardToLeader(target: ForwardTarget): MiddlewareHandler {
       if (v !== undefined) headers.set(name, v)
     }
     headers.set(FORWARDED_HEADER, String(target.nodeId))
+    const incomingPath = incoming.pathname
+    target.onForward?.(incomingPath.endsWith('/records') ? (c.req.method === 'POST' ? 'produce' : 'fetch') : 'other')
     const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await readBodyText(c.req.raw, target.maxRequestBytes)
     let res: Response
     try {
@@ -39,6 +49,7 @@ export function forwardToLeader(target: ForwardTarget): MiddlewareHandler {
     const out = new Headers()
     const type = res.headers.get('content-type')
     if (type) out.set('content-type', type)
+    out.set(FORWARDED_BY_HEADER, String(target.nodeId))
     return new Response(res.body, { status: res.status, headers: out })
   }
 }

@@ -15,6 +15,7 @@
 // restart (membership is stored in `__consumer_offsets` and replayed).
 import { EdgelogError, isEdgelogError } from './errors.ts'
 import { HttpClient } from './http.ts'
+import { TopicMetadata } from './metadata.ts'
 import {
   backoffDelayMs,
   deadLetterTopicOf,
@@ -144,7 +145,12 @@ export class GroupConsumer {
     if (options.retry && !(Number.isInteger(options.retry.maxAttempts) && options.retry.maxAttempts >= 1)) {
       throw new RangeError('retry.maxAttempts must be an integer of at least 1')
     }
-    this.#client = options.client ?? new HttpClient({ url: options.url! })
+    if (options.client) this.#client = options.client
+    else {
+      // Its own client: fetches go straight to each partition's leader (group requests to `url`).
+      this.#client = new HttpClient({ url: options.url! })
+      this.#client.useRouter(new TopicMetadata(this.#client))
+    }
     this.#options = options
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000
     this.#slots = new Slots(options.maxInFlightFetches ?? 16)

@@ -28,6 +28,7 @@ import {
   InitProducerResponse,
   OffsetForTimestampResponse,
   ProduceResponse,
+  BrokerList,
   TopicDescription,
   TopicList,
 } from './schemas.ts'
@@ -54,7 +55,30 @@ export interface RequestOptions {
   /** Aborting rejects with the signal's reason, not with an EdgelogError. */
   signal?: AbortSignal
   timeoutMs?: number
+  /** Send to this node instead of `url` (a partition leader's advertised URL, from metadata). */
+  baseUrl?: string
 }
+
+/**
+ * Where a partition's requests go (the client routing by metadata, see metadata.ts). Without a
+ * router, or when it knows no leader, every request goes to the bootstrap `url`.
+ */
+export interface PartitionRouter {
+  /** The partition leader's URL, or undefined for the bootstrap URL. */
+  leaderUrl(topic: string, partition: number): string | undefined
+  /**
+   * The metadata for `topic` may be stale: a request sent to `url` (undefined: the bootstrap)
+   * was refused with NOT_LEADER_OR_FOLLOWER, never answered, or answered through another broker.
+   */
+  stale(topic: string, url: string | undefined, reason: StaleReason): void
+  /** Reads the topic's metadata again now. */
+  refresh(topic: string): Promise<void>
+}
+
+export type StaleReason = 'not-leader' | 'unreachable' | 'forwarded'
+
+/** Set by a broker on an answer it got from the leader for us: our metadata is stale. */
+export const FORWARDED_BY_HEADER = 'x-edgelog-forwarded-by'
 
 export interface ProduceOptions extends RequestOptions {
   acks?: Acks
@@ -88,6 +112,8 @@ interface Call<S extends z.ZodType> {
   options?: RequestOptions | undefined
   /** Extra time on top of the timeout, for long polls. */
   waitMs?: number | undefined
+  /** Sets when the answer came through another broker (its forwarded-by header). */
+  onForwarded?: () => void
 }
 
 export class HttpClient {
@@ -96,6 +122,7 @@ export class HttpClient {
   readonly #headers: Record<string, string>
   readonly #timeoutMs: number
   readonly #responseBytesMax: number
+  #router: PartitionRouter | undefined
 
   constructor(options: HttpClientOptions) {
     const base = new URL(options.url) // throws a TypeError on a malformed URL, at construction
@@ -104,6 +131,16 @@ export class HttpClient {
     this.#headers = { ...options.headers }
     this.#timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault
     this.#responseBytesMax = options.responseBytesMax ?? responseBytesMaxDefault
+  }
+
+  /** Routes partition requests (produce to a partition, fetch, offsets) by metadata from now on. */
+  useRouter(router: PartitionRouter): void {
+    this.#router = router
+  }
+
+  /** Lists the cluster's live brokers and their advertised URLs; a cluster of one lists none. */
+  listBrokers(options?: RequestOptions): Promise<BrokerList> {
+    return this.#call({ method: 'GET', path: '/v1/brokers', schema: BrokerList, options })
   }
 
   // ---- topics -----------------------------------------------------------------------------
@@ -150,7 +187,9 @@ export class HttpClient {
     options: ProduceToPartitionOptions = {},
   ): Promise<ProduceResponse> {
     const body = options.producer === undefined ? { records } : { records, producer: options.producer }
-    return this.#call({
+    // Not retried here: whether a retry may duplicate is the caller's to judge (the idempotent
+    // producer retries with the same sequence). The router learns, so the retry goes elsewhere.
+    return this.#partitionCall(topic, partition, false, {
       method: 'POST',
       path: `${partitionPath(topic, partition)}/records`,
       query: { acks: options.acks, compression: options.compression },
@@ -173,7 +212,7 @@ export class HttpClient {
   // ---- fetch ------------------------------------------------------------------------------
 
   fetchRecords(topic: string, partition: number, options: FetchRecordsOptions): Promise<FetchResponse> {
-    return this.#call({
+    return this.#partitionCall(topic, partition, true, {
       method: 'GET',
       path: `${partitionPath(topic, partition)}/records`,
       query: {
@@ -195,7 +234,7 @@ export class HttpClient {
     timestamp: number,
     options?: RequestOptions,
   ): Promise<OffsetForTimestampResponse> {
-    return this.#call({
+    return this.#partitionCall(topic, partition, true, {
       method: 'GET',
       path: `${partitionPath(topic, partition)}/offsets`,
       query: { timestamp },
@@ -274,8 +313,42 @@ export class HttpClient {
 
   // ---- plumbing ---------------------------------------------------------------------------
 
+  /**
+   * A request about one partition, sent straight to its leader when the router knows it. When
+   * the leader refuses (NOT_LEADER_OR_FOLLOWER) or cannot be reached, the router hears of it;
+   * a read (`retry`) is then sent once more, after a metadata refresh, to the new leader or the
+   * bootstrap node (which forwards it).
+   */
+  async #partitionCall<S extends z.ZodType>(topic: string, partition: number, retry: boolean, call: Call<S>): Promise<z.infer<S>> {
+    const router = this.#router
+    if (router === undefined || call.options?.baseUrl !== undefined) return this.#call(call)
+    const routed = router.leaderUrl(topic, partition)
+    const attempt = (url: string | undefined) =>
+      this.#call({
+        ...call,
+        options: { ...call.options, ...(url === undefined ? {} : { baseUrl: url }) },
+        // Answered through another broker: the leader is elsewhere than we sent it.
+        onForwarded: () => router.stale(topic, url, 'forwarded'),
+      })
+    try {
+      return await attempt(routed)
+    } catch (error) {
+      const failure = routingFailure(error, call.options?.signal)
+      if (failure === undefined) throw error
+      router.stale(topic, routed, failure)
+      // Read the metadata before anyone retries (Kafka's producer waits for it too), so the
+      // retry goes to the new leader rather than through the bootstrap broker.
+      await router.refresh(topic).catch(() => {})
+      if (!retry) throw error
+      const next = router.leaderUrl(topic, partition)
+      if (failure === 'unreachable' && routed === undefined && next === undefined) throw error
+      return attempt(next)
+    }
+  }
+
   async #call<S extends z.ZodType>(call: Call<S>): Promise<z.infer<S>> {
     const response = await this.#send(call.method, call.path, call.query, call.body, call.options, call.waitMs ?? 0)
+    if (call.onForwarded !== undefined && response.headers.has(FORWARDED_BY_HEADER)) call.onForwarded()
     const text = await this.#readText(response)
     if (!response.ok) throw errorFromResponse(response, text)
     return parseResponse(call.schema, text, response.status, `${call.method} ${call.path}`)
@@ -289,7 +362,8 @@ export class HttpClient {
     options: RequestOptions = {},
     waitMs: number,
   ): Promise<Response> {
-    const url = new URL(this.url + path)
+    const base = options.baseUrl === undefined ? this.url : options.baseUrl.replace(/\/+$/, '')
+    const url = new URL(base + path)
     for (const [name, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value))
     }
@@ -322,6 +396,14 @@ export class HttpClient {
       })
     }
   }
+}
+
+/** Whether an error says the request's node is not (or no longer) the leader, or is gone. */
+function routingFailure(error: unknown, callerSignal: AbortSignal | undefined): 'not-leader' | 'unreachable' | undefined {
+  if (callerSignal?.aborted || !(error instanceof EdgelogError)) return undefined
+  if (error.code === 'NOT_LEADER_OR_FOLLOWER' || error.code === 'LEADER_NOT_AVAILABLE') return 'not-leader'
+  if (error.status === 0 && (error.code === 'NETWORK_EXCEPTION' || error.code === 'REQUEST_TIMED_OUT')) return 'unreachable'
+  return undefined
 }
 
 function topicPath(topic: string): string {

@@ -37,6 +37,15 @@ export interface EdgelogClientOptions {
   /** Largest frame sent; keep at or under the node's `--ws-max-frame-bytes`. */
   maxFrameBytes?: number
   timeoutMs?: number
+  /**
+   * Send each partition's produce and fetch requests straight to its leader, from the cluster
+   * metadata (`GET /v1/brokers` and the topic's leaders), refreshed when a leader refuses or is
+   * gone. Default true. False sends everything to `url` (a load balancer, or brokers whose
+   * advertised URLs this client cannot reach); any broker forwards to the leader.
+   */
+  routeToLeaders?: boolean
+  /** How long topic and broker metadata is trusted before it is read again (metadata.max.age.ms). Default 5 minutes. */
+  metadataMaxAgeMs?: number
 }
 
 export interface ClientProducerOptions extends ProducerOptions {
@@ -66,7 +75,8 @@ export class EdgelogClient {
     })
     this.url = this.http.url
     this.wsUrl = options.wsUrl ?? webSocketUrl(this.url)
-    this.#metadata = new TopicMetadata(this.http)
+    this.#metadata = new TopicMetadata(this.http, options.metadataMaxAgeMs === undefined ? {} : { maxAgeMs: options.metadataMaxAgeMs })
+    if (options.routeToLeaders !== false) this.http.useRouter(this.#metadata)
   }
 
   /**
@@ -146,7 +156,8 @@ export function webSocketUrl(httpUrl: string): string {
 export { Backoff, type BackoffOptions } from './backoff.ts'
 export { EdgelogError, isEdgelogError, isRetriableCode } from './errors.ts'
 export type { ServerFrame, StartPosition } from './frames.ts'
-export { HttpClient, type HttpClientOptions } from './http.ts'
+export { HttpClient, type HttpClientOptions, type PartitionRouter } from './http.ts'
+export { TopicMetadata, type TopicMetadataOptions } from './metadata.ts'
 export {
   GroupConsumer,
   type ConsumedRecord as GroupConsumerRecord,

@@ -115,6 +115,15 @@ export const TopicDescription = z.looseObject({
 })
 export type TopicDescription = z.infer<typeof TopicDescription>
 
+/** `GET /v1/brokers`: the live brokers' advertised URLs (Kafka's Metadata brokers) and the controller. */
+export const BrokerList = z.looseObject({
+  brokers: z
+    .array(z.looseObject({ nodeId: z.number().int().min(0), url: z.string().max(2048).regex(/^https?:\/\//) }))
+    .max(10_000),
+  controller: z.number().int().nullable(),
+})
+export type BrokerList = z.infer<typeof BrokerList>
+
 export const TopicList = z.looseObject({
   topics: z.array(z.looseObject({ name: z.string(), partitions: z.number().int().min(0) })),
 })

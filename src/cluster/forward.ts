@@ -14,6 +14,7 @@ export interface ForwardOptions {
   leaderUrl: (topic: string, partition: number) => string | undefined
   timeoutMs: number
   maxResponseBytes: number
+  onForward?: () => void
 }
 
 /** Broker.produce's forwardProduce: records for a partition led elsewhere, as that partition's produce request. */
@@ -27,6 +28,7 @@ export function forwardProduce(opts: ForwardOptions) {
   ): Promise<{ baseOffset: number | null; duplicate: boolean }> => {
     const url = opts.leaderUrl(topic, partition)
     if (!url) throw new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition} has no leader this broker can reach right now`)
+    opts.onForward?.()
     const dec = new TextDecoder()
     const body = {
       records: records.map((r) => ({

@@ -227,6 +227,17 @@ export class ClusterNode {
     fail('THROTTLED', `topic '${name}' changed too often while its config was being altered; try again`)
   }
 
+  /**
+   * The live brokers and their advertised URLs, and the controller, as this broker's metadata
+   * has them (Kafka's Metadata response: brokers, controller id). Clients route by it.
+   */
+  brokersView(): { brokers: Array<{ nodeId: number; url: string }>; controller: number | null } {
+    const snap = this.agent.snapshot
+    const brokers = [...(snap?.brokers.values() ?? [])].map((b) => ({ nodeId: b.value.id, url: b.value.url })).filter((b) => b.url !== '')
+    brokers.sort((a, b) => a.nodeId - b.nodeId)
+    return { brokers, controller: snap?.controller?.value.id ?? null }
+  }
+
   /** The URL of the broker leading the partition, when another broker leads it. */
   leaderUrl(topic: string, partition: number): string | undefined {
     const snap = this.agent.snapshot

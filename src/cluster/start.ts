@@ -36,6 +36,7 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
   const replication = { ...DEFAULT_REPLICATION_CONFIG, ...opts.replication }
   let node: ClusterNode | undefined
   const leaderUrl = (topic: string, partition: number) => node?.leaderUrl(topic, partition)
+  let countForward: (kind: 'produce' | 'fetch' | 'other') => void = () => {}
   node = ClusterNode.open({
     nodeId: opts.nodeId,
     advertisedUrl: '',
@@ -50,13 +51,15 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     }),
     broker: {
       ...opts.broker,
-      forwardProduce: forwardProduce({ nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxResponseBytes: 64 * 1024 * 1024 }),
+      forwardProduce: forwardProduce({ nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxResponseBytes: 64 * 1024 * 1024, onForward: () => countForward('produce') }),
     },
     replication,
     cluster: opts.cluster,
     log: opts.log,
   })
   const n = node
+  const forwarded = n.broker.metrics.counter('edgelog_forwarded_requests_total', 'Requests passed on to the partition leader on a client\'s behalf (one hop), per kind')
+  countForward = (kind) => forwarded.inc({ kind })
   const api: ClusterApi = {
     createTopic: (input) => n.createTopic(input),
     deleteTopic: (name) => n.deleteTopic(name),
@@ -64,7 +67,8 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     handleReplicaFetch: (req) => n.handleReplicaFetch(req),
     handleOffsetsForLeaderEpoch: (req) => n.handleOffsetsForLeaderEpoch(req),
     peerToken: opts.peerToken,
-    forward: { nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxRequestBytes: opts.maxRequestBytes },
+    forward: { nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxRequestBytes: opts.maxRequestBytes, onForward: (kind) => countForward(kind) },
+    brokers: () => n.brokersView(),
   }
   return { node: n, api }
 }
