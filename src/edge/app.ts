@@ -84,6 +84,9 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
     return c.json({ offsets, duplicate: r.duplicate }, acks === '0' ? 202 : 200)
   })
 
+  // Clients of an edge stay with the edge: it lists no brokers to route to (docs/client-routing.md).
+  app.get('/v1/brokers', (c) => c.json({ brokers: [], controller: null }))
+
   // Topics: what the region says now; what this edge last learned when the region is away.
   app.get('/v1/topics', async (c) => {
     try {

@@ -2,6 +2,7 @@
 // URL, the one in use now, and what each answered last. A connection error, a timeout or a
 // leader change moves the edge to the next URL (brokers of one region, in the order given).
 import { HttpClient, type FetchFunction } from '../client/http.ts'
+import { TopicMetadata } from '../client/metadata.ts'
 import { EdgelogError as ClientError, isEdgelogError } from '../client/errors.ts'
 import { webSocketUrl } from '../client/index.ts'
 import type { Runtime } from '../core/clock.ts'
@@ -43,13 +44,13 @@ export class Upstream {
     if (options.urls.length === 0) throw new RangeError('an edge needs at least one upstream URL')
     const f = options.fetch
     this.fetch = f ? (input, init) => f(new Request(input, init)) : (input, init) => globalThis.fetch(input, init)
-    this.states = options.urls.map((url) => ({
-      url,
-      http: new HttpClient({ url, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-      up: undefined,
-      lastOkAt: 0,
-      lastError: '',
-    }))
+    this.states = options.urls.map((url) => {
+      const http = new HttpClient({ url, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
+      // A region that lists its brokers (GET /v1/brokers, cluster mode) gets each partition's
+      // requests at its leader; a single broker lists none and gets everything.
+      http.useRouter(new TopicMetadata(http, { now: () => runtime.clock.now() }))
+      return { url, http, up: undefined, lastOkAt: 0, lastError: '' }
+    })
   }
 
   get urls(): string[] {
