@@ -3,6 +3,7 @@ import { benchAuthHttp, benchVerify } from './auth.ts'
 import { benchEndToEnd, benchHttpProduce } from './http.ts'
 import { benchLogAppend } from './log.ts'
 import { benchWs } from './ws.ts'
+import { benchEdgeDrain, benchEdgeLatency } from './edge.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
 import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
 import { benchClusterProduce } from './cluster.ts'
@@ -96,6 +97,18 @@ if (!only || only === 'cluster') {
     for (const [inFlight, recordsPerRequest] of [[1, 1], [8, 100]] as const) rows.push(...(await benchClusterProduce({ fsync, seconds: 5, inFlight, recordsPerRequest })))
   }
   console.table(rows.map((r) => ({ case: r.case, requests: r.requests, 'records/s': fmt(r.recordsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2) })))
+}
+
+if (!only || only === 'edge') {
+  console.log('\n## Edge relays: produce at edge A → subscriber at edge B (one record per request), and outbox drain after an outage')
+  const latency = await benchEdgeLatency({ ratePerSec: 1000, seconds: 10, partitions: 4, fsync: 'batch' })
+  console.table(latency.map((r) => ({ case: r.case, records: r.records, delivered: r.delivered, 'p50 ms': fmt(r.p50Ms, 1), 'p99 ms': fmt(r.p99Ms, 1), 'max ms': fmt(r.maxMs, 1) })))
+  const drains = [
+    await benchEdgeDrain({ records: 100_000, partitions: 4, valueBytes: 100, fsync: 'batch' }),
+    await benchEdgeDrain({ records: 100_000, partitions: 1, valueBytes: 100, fsync: 'batch' }),
+    await benchEdgeDrain({ records: 100_000, partitions: 4, valueBytes: 100, fsync: 'always' }),
+  ]
+  console.table(drains.map((r) => ({ case: r.case, seconds: fmt(r.seconds, 2), 'records/s': fmt(r.recordsPerSec), 'each record once': r.exact ? 'yes' : 'NO' })))
 }
 
 if (!only || only === 'auth') {

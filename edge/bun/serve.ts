@@ -24,7 +24,7 @@ export async function main(argv: string[], hooks: ServeHooks = {}): Promise<void
         const live = bunFanout(hub)
         // `GET /v1/ws`: the security gate (token, caps), then the hub's admission, then Bun's upgrade.
         const upgrade = async (req: Request, srv: Server<WsData>): Promise<Response | undefined> => {
-          const gated = await gate.admitLive(req, requestIP(req, srv))
+          const gated = gate ? await gate.admitLive(req, requestIP(req, srv)) : {}
           if ('response' in gated) return gated.response
           const refused = live.upgrade(req, srv, gated.access)
           if (refused) gated.access?.release()

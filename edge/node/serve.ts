@@ -5,6 +5,8 @@
 //   node --import tsx edge/node/serve.ts --port 8080 --data ./data
 import type { IncomingMessage, Server } from 'node:http'
 import { serve } from '@hono/node-server'
+import { WebSocket as WsClient } from 'ws'
+import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 import { defaultFileDriver, isFileDriverName, openFileStorage } from '../../storage/select.ts'
 import { serveNode } from '../shared/serve.ts'
 import { admitLiveUpgrade, WS_PATH } from '../shared/ws.ts'
@@ -63,4 +65,6 @@ await serveNode({
   },
   onSignal: (signal, handler) => void process.on(signal, handler),
   exit: (code) => process.exit(code),
+  // Node 20 has no global WebSocket; an edge's upstream subscriptions use `ws`'s client there.
+  ...(typeof globalThis.WebSocket === 'undefined' ? { WebSocket: WsClient as unknown as WebSocketConstructor } : {}),
 })

@@ -11,11 +11,13 @@ import type { FsyncPolicy, StorageProvider } from '../../storage/driver.ts'
 import { createApp } from '../../src/api/app.ts'
 import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
 import { openClusterNode } from '../../src/cluster/start.ts'
-import { parseServeOptions, ServeHelp } from '../../src/cli/serve-options.ts'
+import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
 import { buildSecurity } from '../../src/cli/serve-security.ts'
+import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
+import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 
 /** The app's fetch; `env` is what the runtime hands a handler (Bun: the Server; Deno: the connection info). */
 export type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>
@@ -34,7 +36,8 @@ export interface Listener {
 export interface NodeHandlers {
   fetch: FetchHandler
   hub: FanoutHub
-  gate: SecurityGate
+  /** Absent on an edge (`--role edge`), which serves no authentication yet. */
+  gate?: SecurityGate
 }
 
 /** PEM text of the certificate chain and key, for --tls-cert / --tls-key. */
@@ -60,11 +63,25 @@ export interface Platform {
   clientAddress?(request: Request, env: unknown): string | undefined
   onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void
   exit(code: number): never
+  /** A WebSocket client for an edge's upstream subscriptions where the runtime has no global one (Node 20). */
+  WebSocket?: WebSocketConstructor
 }
 
 export interface ServeHooks {
   /** Adds routes to the node's app before it listens (examples/live-comments mounts its page). */
   extend?: (app: Hono) => void | Promise<void>
+}
+
+/** The live-subscription limits the serve flags set (a broker's hub and an edge's alike). */
+export function fanoutLimits(options: ServeOptions): Partial<FanoutLimits> {
+  return {
+    maxConnections: options['max-connections'],
+    maxFrameBytes: options['ws-max-frame-bytes'],
+    maxBufferedBytes: options['ws-max-buffered-bytes'],
+    maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
+    idleTimeoutSeconds: options['ws-idle-timeout'],
+    maxInflightPubs: options['ws-max-inflight-pubs'],
+  }
 }
 
 export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Promise<void> {
@@ -83,6 +100,10 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     originPolicy = parseOriginPolicy(options['allowed-origins'])
   } catch (err) {
     return fail(err)
+  }
+  if (options.role === 'edge') {
+    const { serveEdge } = await import('./edge.ts')
+    return serveEdge(platform, options, originPolicy, hooks)
   }
   const runtime = systemRuntime()
   let setup
@@ -149,17 +170,7 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
       })
     : undefined
   const broker = cluster ? cluster.node.broker : Broker.open(storage, runtime, brokerOptions)
-  const hub = new FanoutHub(broker, {
-    originPolicy,
-    limits: {
-      maxConnections: options['max-connections'],
-      maxFrameBytes: options['ws-max-frame-bytes'],
-      maxBufferedBytes: options['ws-max-buffered-bytes'],
-      maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
-      idleTimeoutSeconds: options['ws-idle-timeout'],
-      maxInflightPubs: options['ws-max-inflight-pubs'],
-    },
-  })
+  const hub = new FanoutHub(broker, { originPolicy, limits: fanoutLimits(options) })
   let draining = false
   const clientAddress = platform.clientAddress
   const gate = new SecurityGate(broker, {

@@ -14,8 +14,8 @@ function tooManyRecords(limits: ApiLimits) {
   return new EdgelogError('RECORD_LIST_TOO_LARGE', `a produce request carries at most ${limits.maxRecordsPerRequest} records`)
 }
 
-/** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records. */
-async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, partitioned: boolean) {
+/** Parses a produce body (JSON `{records}` or one record per NDJSON line) into records (an edge parses with it too). */
+export async function readProduceBody(req: Request, broker: Pick<Broker, 'runtime'>, limits: ApiLimits, partitioned: boolean) {
   const kind = bodyKind(req)
   const text = await readBodyText(req, limits.maxRequestBytes)
   const now = broker.runtime.clock.now()
@@ -44,6 +44,16 @@ async function readProduceBody(req: Request, broker: Broker, limits: ApiLimits, 
   if (json.records.length > limits.maxRecordsPerRequest) throw tooManyRecords(limits)
   const records: ProduceRecord[] = json.records.map((r, i) => toProduceRecord(r as never, i, now))
   return { records, producer: json.producer }
+}
+
+/** Every record of a request to `/partitions/{p}/records` goes to p; one naming another is refused. */
+export function pinPartition(records: ProduceRecord[], partition: number): void {
+  for (const r of records) {
+    if (r.partition !== undefined && r.partition !== partition) {
+      throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
+    }
+    r.partition = partition
+  }
 }
 
 /** What a produce counts against the byte quota: the record bytes, as Kafka's produce quota. */
@@ -81,12 +91,7 @@ export function recordRoutes(broker: Broker, limits: ApiLimits) {
       const { records, producer } = await readProduceBody(c.req.raw, broker, limits, true)
       if (producer) await broker.checkProducerOwner(producer.id, security.principal.id, isAdmin(security.principal))
       security.chargeProduceBytes(recordBytes(records))
-      for (const r of records) {
-        if (r.partition !== undefined && r.partition !== partition) {
-          throw new EdgelogError('INVALID_RECORD', `a record names partition ${r.partition} in a request to partition ${partition}`)
-        }
-        r.partition = partition
-      }
+      pinPartition(records, partition)
       if (!producer) {
         // A partition's own route is forwarded (or not) before it gets here: see ./forward.ts.
         const offsets = await broker.produce(topic, records, acks, { compression, noForward: true })

@@ -7,6 +7,21 @@ import { DEFAULT_GROUP_OPTIONS } from '../groups/coordinator.ts'
 import { DEFAULT_FANOUT_LIMITS as LIVE } from '../fanout/limits.ts'
 import { DEFAULT_CLUSTER_CONFIG } from '../cluster/broker-agent.ts'
 import { DEFAULT_REPLICATION_CONFIG } from '../replication/config.ts'
+import { DEFAULT_EDGE_OPTIONS as EDGE } from '../edge/options.ts'
+
+/** Security flags an edge does not serve yet (see the check below). */
+const EDGE_UNSUPPORTED = [
+  'jwt-secret',
+  'jwt-public-key',
+  'jwks',
+  'allow-anonymous',
+  'tls-cert',
+  'quota-produce-bytes-per-sec',
+  'quota-requests-per-sec',
+  'max-connections-per-ip',
+  'max-connections-per-principal',
+  'max-long-polls-per-principal',
+] as const
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true')
@@ -69,6 +84,14 @@ export const ServeOptionsSchema = z
     'replica-fetch-max-bytes': int(1024, 64 * 1024 * 1024).default(DEFAULT_REPLICATION_CONFIG.replicaFetchMaxBytes),
     'replica-fetch-wait-max-ms': int(0, 30_000).default(DEFAULT_REPLICATION_CONFIG.replicaFetchWaitMaxMs),
     'request-timeout-ms': int(100, 600_000).default(DEFAULT_BROKER_OPTIONS.requestTimeoutMs),
+    // An edge relay (src/edge/): --role edge with one or more --upstream brokers of its region.
+    role: z.enum(['broker', 'edge']).default('broker'),
+    upstream: z.array(z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' })).max(16).default([]),
+    'outbox-bytes': int(64 * 1024, 1024 * 1024 * 1024 * 1024).default(EDGE.outboxBytes),
+    'relay-cache-bytes': int(16 * 1024, 1024 * 1024 * 1024).default(EDGE.relayCacheBytes),
+    'ship-batch-bytes': int(1024, 64 * 1024 * 1024).default(EDGE.shipBatchBytes),
+    'ack-timeout-ms': int(100, 10 * 60_000).default(EDGE.ackTimeoutMs),
+    'metadata-refresh-ms': int(100, 3600_000).default(EDGE.metadataRefreshMs),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -94,6 +117,20 @@ export const ServeOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: [o['tls-cert'] === undefined ? 'tls-cert' : 'tls-key'], message: '--tls-cert and --tls-key go together' })
     }
   })
+  .superRefine((o, ctx) => {
+    if (o.role === 'edge' && o.upstream.length === 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'an edge needs at least one --upstream URL' })
+    if (o.role === 'broker' && o.upstream.length > 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only an edge (--role edge) has upstreams' })
+    if (o.role === 'edge' && o.etcd !== undefined) ctx.addIssue({ code: 'custom', path: ['etcd'], message: 'an edge is not a member of its region\'s cluster: give it --upstream URLs of the brokers instead' })
+    // An edge serves its own app (src/edge/app.ts), without the security gate so far: refusing
+    // the flags is better than a node that looks protected and is not.
+    if (o.role === 'edge') {
+      for (const flag of EDGE_UNSUPPORTED) {
+        if (o[flag] !== undefined && o[flag] !== false) {
+          ctx.addIssue({ code: 'custom', path: [flag], message: 'is not served by an edge (--role edge) yet: authenticate in front of it' })
+        }
+      }
+    }
+  })
 
 export type ServeOptions = z.infer<typeof ServeOptionsSchema>
 
@@ -114,17 +151,22 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
   cluster:          [--etcd http://127.0.0.1:2379[,...] --advertise URL] [--peer-token T]
                     [--lease-ttl-seconds 6] [--metadata-interval-ms 250] [--replica-lag-time-max-ms 10000]
                     [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
+  edge:             [--role broker|edge] [--upstream URL [--upstream URL ...]] [--outbox-bytes N]
+                    [--relay-cache-bytes N] [--ship-batch-bytes N] [--ack-timeout-ms N]
+                    [--metadata-refresh-ms N]
   --etcd joins a cluster (--node-id unique per broker; --advertise is how the others reach it,
   http://HOST:PORT by default); without it the node is a cluster of one.
+  --role edge: a relay near users that ships its outbox to the --upstream brokers (README, "Edge relays").
   security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
                     [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]
                     [--subscribe-token-secret SECRET] [--tls-cert FILE --tls-key FILE]
   quotas:           [--quota-produce-bytes-per-sec N] [--quota-requests-per-sec N]
                     [--max-connections-per-ip N] [--max-connections-per-principal N]
                     [--max-long-polls-per-principal N]
-  PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_ETCD, EDGELOG_PEER_TOKEN, EDGELOG_JWT_SECRET and
-  EDGELOG_SUBSCRIBE_TOKEN_SECRET set the defaults of --port, --data, --fsync, --etcd, --peer-token,
-  --jwt-secret and --subscribe-token-secret (secrets in the environment stay out of the process list).
+  PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_ETCD, EDGELOG_PEER_TOKEN, EDGELOG_ROLE, EDGELOG_UPSTREAM
+  (comma-separated URLs), EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET set the defaults of
+  --port, --data, --fsync, --etcd, --peer-token, --role, --upstream, --jwt-secret and
+  --subscribe-token-secret (secrets in the environment stay out of the process list).
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
@@ -134,9 +176,12 @@ export class ServeHelp extends Error {
   }
 }
 
+/** Flags that may be given more than once; their values collect in order. */
+const REPEATABLE = new Set(['upstream'])
+
 /** Parses `--flag value` / `--flag=value` pairs; every flag of serve but the switches takes a value. */
 export function parseServeOptions(argv: string[], env: Record<string, string | undefined>): ServeOptions {
-  const flags: Record<string, string> = {}
+  const flags: Record<string, string | string[]> = {}
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--help' || arg === '-h') throw new ServeHelp()
@@ -145,7 +190,8 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
     const value = eq > 0 ? arg.slice(eq + 1) : SWITCHES.has(name) ? 'true' : argv[++i]
     if (value === undefined) throw new Error(`--${name} needs a value\n${SERVE_USAGE}`)
-    flags[name] = value
+    if (REPEATABLE.has(name)) flags[name] = [...((flags[name] as string[] | undefined) ?? []), value]
+    else flags[name] = value
   }
   if (flags.port === undefined && env.PORT) flags.port = env.PORT
   if (flags.data === undefined && env.EDGELOG_DATA) flags.data = env.EDGELOG_DATA
@@ -156,6 +202,8 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   }
   if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
   if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
+  if (flags.role === undefined && env.EDGELOG_ROLE) flags.role = env.EDGELOG_ROLE
+  if (flags.upstream === undefined && env.EDGELOG_UPSTREAM) flags.upstream = env.EDGELOG_UPSTREAM.split(',').map((u) => u.trim()).filter(Boolean)
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

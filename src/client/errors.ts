@@ -16,6 +16,8 @@ const retriableCodes: ReadonlySet<string> = new Set([
   'THROTTLED',
   'NETWORK_EXCEPTION',
   'SHUTTING_DOWN',
+  // An edge relay's outbox is full until its link to the region drains it (Retry-After).
+  'OUTBOX_FULL',
 ])
 
 export function isRetriableCode(code: string): boolean {

@@ -50,6 +50,10 @@ export const ERROR_STATUS = {
   NOT_LEADER_OR_FOLLOWER: 503,
   NOT_COORDINATOR: 503,
   SHUTTING_DOWN: 503,
+  /** An edge could not reach its upstream for a request that needs it (Kafka's NETWORK_EXCEPTION). */
+  NETWORK_EXCEPTION: 503,
+  /** An edge's outbox holds its --outbox-bytes: retry after Retry-After (src/edge/outbox.ts). */
+  OUTBOX_FULL: 503,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
@@ -68,6 +72,11 @@ export class EdgelogError extends Error {
   get status(): number {
     return ERROR_STATUS[this.code]
   }
+}
+
+/** A code received from elsewhere (an upstream broker) as one of ours, if it is one. */
+export function knownErrorCode(code: string): ErrorCode | undefined {
+  return Object.hasOwn(ERROR_STATUS, code) ? (code as ErrorCode) : undefined
 }
 
 export function fail(code: ErrorCode, message: string): never {

@@ -127,7 +127,7 @@ export class Cursor {
       return false
     }
     const logStart = feed.partition.log.logStartOffset
-    if (this.next < logStart) {
+    if (this.next < logStart && !feed.readBefore) {
       this.owner.gap(this, this.next, logStart)
       this.next = logStart
     }
@@ -145,7 +145,16 @@ export class Cursor {
     }
     const limits = feed.limits
     const from = this.next
-    const range = await readRange(feed.broker, feed.partition, from, feed.published, limits.maxRecordsPerFrame, limits.maxBytesPerFrame)
+    // Below the local log start: an edge reads those records from its region (or learns they are gone).
+    const earlier = from < logStart ? await feed.readBefore!(feed.partition, from, logStart) : undefined
+    if (earlier && 'gapTo' in earlier) {
+      if (this.state !== 'catch-up' || this.owner.ended || this.next !== from) return false
+      assert(earlier.gapTo > from, `${feed.describe()}: a gap from ${from} moves forward`)
+      this.owner.gap(this, from, earlier.gapTo)
+      this.next = earlier.gapTo
+      return this.state === 'catch-up' && !this.owner.ended
+    }
+    const range = earlier ?? (await readRange(feed.broker, feed.partition, from, feed.published, limits.maxRecordsPerFrame, limits.maxBytesPerFrame))
     // Stopped meanwhile (unsub, socket closed, partition gone): deliver nothing.
     if (this.state !== 'catch-up' || this.owner.ended || this.next !== from) return false
     assert(range.next > from, `${feed.describe()}: a read from ${from} moves forward`)

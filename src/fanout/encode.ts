@@ -53,8 +53,11 @@ export function gapFrame(sub: string, partition: number, from: number, to: numbe
   return JSON.stringify({ op: 'gap', sub, partition, from, to })
 }
 
-export function ackFrame(id: string, partition: number, offset: number | null, duplicate: boolean): string {
-  return JSON.stringify(duplicate ? { op: 'ack', id, partition, offset, duplicate } : { op: 'ack', id, partition, offset })
+export function ackFrame(id: string, partition: number, offset: number | null, duplicate: boolean, heldAt?: string): string {
+  const frame: Record<string, unknown> = { op: 'ack', id, partition, offset }
+  if (heldAt !== undefined) frame.heldAt = heldAt
+  if (duplicate) frame.duplicate = true
+  return JSON.stringify(frame)
 }
 
 export function batchAckFrame(id: string, offsets: Array<{ partition: number; offset: number | null }>, duplicate: boolean): string {

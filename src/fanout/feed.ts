@@ -14,6 +14,7 @@ import { toEdgelogError } from '../api/errors.ts'
 import type { Cursor } from './cursor.ts'
 import { encodeRecords, recordsFrame, type EncodedRecords } from './encode.ts'
 import type { FanoutLimits } from './limits.ts'
+import type { EarlierRange } from './node.ts'
 import { readRange } from './read.ts'
 import type { FanoutSocket } from './socket.ts'
 
@@ -36,6 +37,8 @@ export interface FeedHost {
   /** The feed has no cursors left and has stopped listening. */
   feedIdle(feed: PartitionFeed): void
   logError(err: unknown): void
+  /** Records below the local log start, from elsewhere (an edge's region); absent: a gap. */
+  readonly readBefore?: (partition: Partition, from: number, upTo: number) => Promise<EarlierRange>
 }
 
 /** Stored bytes one drain turn fans out before it yields (other partitions, inbound frames). */
@@ -77,6 +80,10 @@ export class PartitionFeed implements HighWatermarkListener {
 
   get limits(): FanoutLimits {
     return this.host.limits
+  }
+
+  get readBefore(): ((partition: Partition, from: number, upTo: number) => Promise<EarlierRange>) | undefined {
+    return this.host.readBefore
   }
 
   describe(): string {
@@ -161,6 +168,16 @@ export class PartitionFeed implements HighWatermarkListener {
           this.onHighWatermark() // the rest next turn
           break
         }
+        const logStart = this.partition.log.logStartOffset
+        if (this.published < logStart) {
+          // Records went before the live fan-out sent them (an edge's relay cache started again
+          // after its region reported a gap; retention outrunning the feed): every live cursor
+          // hears it as a gap, never as silence.
+          this.gapLive(this.published, logStart)
+          this.published = logStart
+          this.wakeWaiting()
+          continue
+        }
         const from = this.published
         const range = await readRange(this.broker, this.partition, from, this.partition.highWatermark, this.limits.maxRecordsPerFrame, this.limits.maxBytesPerFrame)
         if (this.closed) break
@@ -195,6 +212,10 @@ export class PartitionFeed implements HighWatermarkListener {
     if (this.direct.size > 0) {
       for (const c of [...this.direct]) if (c.state === 'live' && !c.owner.ended) c.owner.deliver(c, encoded)
     }
+  }
+
+  private gapLive(from: number, to: number): void {
+    for (const c of [...this.cursors]) if (c.state === 'live' && !c.owner.ended) c.owner.gap(c, from, to)
   }
 
   private wakeWaiting(): void {

@@ -11,12 +11,15 @@ import { checkFanoutLimits, DEFAULT_FANOUT_LIMITS, type FanoutLimits } from './l
 import { originAllowed, type OriginPolicy } from './origin.ts'
 import type { FanoutSocket, NativeChannels } from './socket.ts'
 import { WsSession, type SessionAccess } from './session.ts'
+import { brokerNode, type EarlierRange, type FanoutNode } from './node.ts'
 
 export interface FanoutOptions {
   limits?: Partial<FanoutLimits>
   /** Default: same-origin and no-Origin requests (docs/ws-protocol.md). */
   originPolicy?: OriginPolicy
   logError?: (err: unknown) => void
+  /** Where subscriptions start and pub/commit frames go; default: this node's broker (node.ts). */
+  node?: FanoutNode
 }
 
 export type Transport = 'ws' | 'sse'
@@ -36,6 +39,7 @@ export class FanoutHub implements FeedHost {
   readonly limits: FanoutLimits
   readonly runtime: Runtime
   readonly logError: (err: unknown) => void
+  readonly node: FanoutNode
   private readonly originPolicy: OriginPolicy
   private readonly feeds = new Map<Partition, PartitionFeed>()
   private readonly sessions = new Set<WsSession>()
@@ -61,6 +65,11 @@ export class FanoutHub implements FeedHost {
     this.runtime = broker.runtime
     this.originPolicy = options.originPolicy ?? { kind: 'same-origin' }
     this.logError = options.logError ?? ((err) => console.error(err))
+    this.node = options.node ?? brokerNode(broker)
+    if (this.node.readBefore) {
+      const readBefore = this.node.readBefore.bind(this.node)
+      this.readBefore = (p, from, upTo) => readBefore(p, from, upTo, this.limits.maxRecordsPerFrame, this.limits.maxBytesPerFrame)
+    }
     const metrics = broker.metrics
     this.m = {
       framesIn: metrics.counter('edgelog_ws_frames_in_total', 'WebSocket frames received, per op (invalid: not a valid frame)'),
@@ -139,6 +148,14 @@ export class FanoutHub implements FeedHost {
 
   // ---- feeds ----
 
+  /** Records below a partition's local log start (an edge reads them upstream); absent on a broker. */
+  readonly readBefore?: (partition: Partition, from: number, upTo: number) => Promise<EarlierRange>
+
+  /** What the live fan-out of a partition has sent so far (an edge trims its relay cache only below it). */
+  publishedOffset(partition: Partition): number | undefined {
+    return this.feeds.get(partition)?.published
+  }
+
   feedFor(partition: Partition): PartitionFeed {
     let feed = this.feeds.get(partition)
     if (!feed) {
@@ -188,7 +205,9 @@ export class FanoutHub implements FeedHost {
   }
 
   subscriptionOpened(topic: string): void {
-    this.subscriptionsByTopic.set(topic, (this.subscriptionsByTopic.get(topic) ?? 0) + 1)
+    const n = (this.subscriptionsByTopic.get(topic) ?? 0) + 1
+    this.subscriptionsByTopic.set(topic, n)
+    this.node.subscriptionsChanged?.(topic, n)
   }
 
   subscriptionClosed(topic: string): void {
@@ -196,6 +215,7 @@ export class FanoutHub implements FeedHost {
     assert(n >= 0, 'subscription count never goes negative')
     if (n === 0) this.subscriptionsByTopic.delete(topic)
     else this.subscriptionsByTopic.set(topic, n)
+    this.node.subscriptionsChanged?.(topic, n)
   }
 
   // ---- slow consumers on native channels ----

@@ -10,10 +10,10 @@ import { toProduceRecord } from '../api/record-json.ts'
 import { ackFrame, batchAckFrame, errFrame, okFrame } from './encode.ts'
 import type { ConnectionSlot, FanoutHub } from './hub.ts'
 import { GroupSubscription } from './group-subscription.ts'
-import { planSubscription } from './plan.ts'
 import { parseClientFrame, type CommitFrame, type PubFrame, type SubFrame, type UnsubFrame } from './protocol.ts'
 import { CloseCode, type FanoutSocket } from './socket.ts'
 import { WsSubscription } from './ws-subscription.ts'
+import type { PubResult } from './node.ts'
 
 /** Without a drain event from the runtime, paused catch-up looks at the buffer this often. */
 const DRAIN_POLL_MS = 50
@@ -131,8 +131,12 @@ export class WsSession {
     if (this.subs.size >= this.hub.limits.maxSubscriptionsPerSocket) {
       fail('TOO_MANY_SUBSCRIPTIONS', `a socket holds at most ${this.hub.limits.maxSubscriptionsPerSocket} subscriptions`)
     }
-    if (f.group !== undefined) return this.subscribeGroup(f, f.group)
-    const plan = await planSubscription(this.hub.broker, f.topic, f.partitions, f.from ?? 'latest')
+    if (f.group !== undefined) {
+      // Membership needs the group's coordinator; an edge relay has none (README, "Edge relays").
+      if (this.hub.node.groupSubscriptions === false) fail('INVALID_REQUEST', 'group subscriptions are served by the brokers of the region, not by an edge relay')
+      return this.subscribeGroup(f, f.group)
+    }
+    const plan = await this.hub.node.plan(f.topic, f.partitions, f.from ?? 'latest')
     if (this.closed) return
     const sub = new WsSubscription(this, f.id, plan)
     this.subs.set(f.id, sub)
@@ -196,7 +200,7 @@ export class WsSession {
       for (const o of f.offsets) requireTopic(this.access.principal, 'consume', o.topic)
     }
     const member = this.groupSubs.get(group)
-    const done = member ? member.commit(f.offsets) : this.hub.broker.groups.commit(group, { offsets: f.offsets })
+    const done = member ? member.commit(f.offsets) : Promise.resolve().then(() => this.hub.node.commitOffsets(group, f.offsets))
     done.then(
       () => this.send(okFrame(f.id)),
       (err) => this.answerError(f.id, err),
@@ -231,23 +235,23 @@ export class WsSession {
       access.chargeProduceBytes(bytes)
     }
     const acks = f.acks ?? '1'
-    const broker = this.hub.broker
+    const node = this.hub.node
     this.inflightPubs++
-    let offsets: Array<{ partition: number; offset: number | null }>
+    let offsets: PubResult[]
     let duplicate = false
     try {
       if (f.producer) {
-        const r = await broker.produceIdempotent(f.topic, f.partition!, records, acks, f.producer)
-        offsets = records.map((_, i) => ({ partition: r.partition, offset: r.baseOffset === null ? null : r.baseOffset + i }))
+        const r = await node.produceIdempotent(f.topic, f.partition!, records, acks, f.producer)
+        offsets = r.offsets.map((offset) => (r.heldAt ? { partition: r.partition, offset, heldAt: r.heldAt } : { partition: r.partition, offset }))
         duplicate = r.duplicate
       } else {
-        offsets = await broker.produce(f.topic, records, acks)
+        offsets = await node.produce(f.topic, records, acks)
       }
     } finally {
       this.inflightPubs--
     }
     if (f.records) this.send(batchAckFrame(f.id, offsets, duplicate))
-    else this.send(ackFrame(f.id, offsets[0]!.partition, offsets[0]!.offset, duplicate))
+    else this.send(ackFrame(f.id, offsets[0]!.partition, offsets[0]!.offset, duplicate, offsets[0]!.heldAt))
   }
 
   private answerError(id: string, err: unknown): void {

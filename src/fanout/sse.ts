@@ -6,7 +6,7 @@ import { EdgelogError, fail } from '../core/errors.ts'
 import { Cursor, type CursorOwner } from './cursor.ts'
 import type { EncodedRecords } from './encode.ts'
 import type { ConnectionSlot, FanoutHub } from './hub.ts'
-import { planSubscription, type StartPlan } from './plan.ts'
+import type { StartPlan } from './plan.ts'
 import type { StartPosition } from './protocol.ts'
 
 const POSITION = /^(0|[1-9][0-9]{0,6}):(0|[1-9][0-9]{0,15})(,(0|[1-9][0-9]{0,6}):(0|[1-9][0-9]{0,15}))*$/
@@ -64,7 +64,7 @@ export async function sseResponse(hub: FanoutHub, req: Request, topic: string, o
     const url = new URL(req.url)
     const lastEventId = req.headers.get('last-event-id') || url.searchParams.get('lastEventId')
     const from = lastEventId ? parsePosition(lastEventId, 'Last-Event-ID') : parseFrom(url.searchParams.get('from'))
-    const plan = await planSubscription(hub.broker, topic, parsePartitions(url.searchParams.get('partitions')), from)
+    const plan = await hub.node.plan(topic, parsePartitions(url.searchParams.get('partitions')), from)
     return new SseStream(hub, admitted.slot, plan, req.signal).response()
   } catch (err) {
     admitted.slot.release()

@@ -57,3 +57,19 @@ export const nodeMigrations: Migration[] = [
   }
 ]
 
+export const edgeMigrations: Migration[] = [
+  {
+    "tag": "0000_init",
+    "folderMillis": 1795311112094,
+    "hash": "79a6dc31896d1ea05e075c649ce8e1709d7a79b1165759fea78d87d408ba229d",
+    "statements": [
+      "CREATE TABLE `client_producers` (\n\t`producer_id` integer PRIMARY KEY NOT NULL,\n\t`producer_epoch` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE TABLE `edge_state` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`value` text NOT NULL\n);",
+      "CREATE TABLE `ship_state` (\n\t`topic` text NOT NULL,\n\t`partition` integer NOT NULL,\n\t`next_offset` integer NOT NULL,\n\t`next_sequence` integer NOT NULL,\n\t`inflight_from` integer,\n\t`inflight_to` integer,\n\t`inflight_sequence` integer,\n\tPRIMARY KEY(`topic`, `partition`)\n);",
+      "CREATE TABLE `shipped_batches` (\n\t`topic` text NOT NULL,\n\t`partition` integer NOT NULL,\n\t`outbox_base` integer NOT NULL,\n\t`outbox_end` integer NOT NULL,\n\t`regional_base` integer NOT NULL,\n\tPRIMARY KEY(`topic`, `partition`, `outbox_base`)\n);",
+      "CREATE TABLE `upstream_partitions` (\n\t`topic` text NOT NULL,\n\t`partition` integer NOT NULL,\n\t`leader` text NOT NULL,\n\t`leader_epoch` integer NOT NULL,\n\t`log_start_offset` integer NOT NULL,\n\t`high_watermark` integer NOT NULL,\n\tPRIMARY KEY(`topic`, `partition`)\n);",
+      "CREATE TABLE `upstream_topics` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`topic_id` text NOT NULL,\n\t`partitions` integer NOT NULL,\n\t`config` text NOT NULL,\n\t`described_at` integer NOT NULL\n);"
+    ]
+  }
+]
+

@@ -155,6 +155,24 @@ describe('fan-out hub (no native publish)', () => {
     assert.deepEqual(socket.records('w').map((r) => r.offset), [5, 6, 7, 8, 9])
   })
 
+  test('a log start that passes what the live fan-out sent is a gap for live cursors, never silence (an edge cache starting over)', async () => {
+    const socket = new FakeSocket()
+    const session = open(socket)
+    session.onFrame(JSON.stringify({ op: 'sub', id: 's', topic: 't', partitions: [0], from: 'latest' }))
+    await until(() => socket.frames().some((f) => f.op === 'ok'))
+    await produce('t', 3)
+    await until(() => socket.records('s').length === 3)
+    // The log starts again further on (PartitionLog.truncateFullyAndStartAt, as the relay cache does after an upstream gap).
+    const p = broker.partition('t', 0)
+    p.log.truncateFullyAndStartAt(10)
+    p.setHighWatermark(10)
+    await until(() => socket.frames().some((f) => f.op === 'gap'))
+    assert.deepEqual(socket.frames().find((f) => f.op === 'gap'), { op: 'gap', sub: 's', partition: 0, from: 3, to: 10 })
+    await produce('t', 2)
+    await until(() => socket.records('s').length === 5)
+    assert.deepEqual(socket.records('s').map((r) => r.offset), [0, 1, 2, 10, 11])
+  })
+
   test('a node that drains closes sessions with 1001 and refuses new ones', async () => {
     const socket = new FakeSocket()
     open(socket)

@@ -1,0 +1,57 @@
+// What the fan-out asks of the node it runs on. On a broker: its own broker (brokerNode). On an
+// edge relay (src/edge/relay.ts): subscriptions start at the region's offsets, records older
+// than the relay cache come from upstream, and `pub` / `commit` frames go where the edge sends
+// produces and commits. The hub, feeds and cursors are the same on both.
+import type { Acks, Broker, ProduceRecord, ProducerId } from '../broker/broker.ts'
+import type { Partition } from '../broker/partition.ts'
+import type { BatchRecord, NewRecord } from '../codec/record-batch.ts'
+import { planSubscription, type StartPlan } from './plan.ts'
+import type { StartPosition } from './protocol.ts'
+
+/** Records read from before a partition's local log start, or the range that is gone for good. */
+export type EarlierRange = { records: BatchRecord[]; next: number } | { gapTo: number }
+
+export interface PubResult {
+  partition: number
+  offset: number | null
+  /** Where a record is held when its offset is not known yet (an edge: `edge-outbox`). */
+  heldAt?: string
+}
+
+export interface FanoutNode {
+  /** Resolves a new subscription's partitions and the next offset of each. */
+  plan(topic: string, partitions: number[] | undefined, from: StartPosition): Promise<StartPlan>
+  /**
+   * Records in [from, upTo) when `upTo` is the local log start (an edge's relay cache holds
+   * only recent records). Without it, a cursor below the log start gets a `gap`.
+   */
+  readBefore?(partition: Partition, from: number, upTo: number, maxRecords: number, maxBytes: number): Promise<EarlierRange>
+  produce(topic: string, records: ProduceRecord[], acks: Acks): Promise<PubResult[]>
+  produceIdempotent(
+    topic: string,
+    partition: number,
+    records: NewRecord[],
+    acks: Acks,
+    producer: ProducerId,
+  ): Promise<{ partition: number; offsets: Array<number | null>; duplicate: boolean; heldAt?: string }>
+  commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): void | Promise<void>
+  /** False where there is no group coordinator (an edge relay): `sub` frames with a group are refused. */
+  readonly groupSubscriptions?: boolean
+  /** A topic's live subscriptions on this node changed (an edge keeps one upstream feed per topic while any exist). */
+  subscriptionsChanged?(topic: string, count: number): void
+}
+
+/** The fan-out of a broker: everything from its own logs. */
+export function brokerNode(broker: Broker): FanoutNode {
+  return {
+    plan: (topic, partitions, from) => planSubscription(broker, topic, partitions, from),
+    produce: (topic, records, acks) => broker.produce(topic, records, acks),
+    async produceIdempotent(topic, partition, records, acks, producer) {
+      const r = await broker.produceIdempotent(topic, partition, records, acks, producer)
+      return { partition: r.partition, offsets: records.map((_, i) => (r.baseOffset === null ? null : r.baseOffset + i)), duplicate: r.duplicate }
+    },
+    commitOffsets: async (group, offsets) => {
+      await broker.groups.commit(group, { offsets })
+    },
+  }
+}
