@@ -6,6 +6,7 @@ import { EdgelogError } from '../client/errors.ts'
 import type { HttpClient } from '../client/http.ts'
 import type { FetchedRecord, FetchPosition, PartitionDescription } from '../client/schemas.ts'
 import { commonFlags, parseArgs, UsageError } from './args.ts'
+import { Slots } from '../client/slots.ts'
 import type { CliContext, CliIO } from './main.ts'
 import {
   chooseMode,
@@ -313,28 +314,4 @@ function nothingToRead(start: FetchPosition, partition: PartitionDescription): b
 /** `--format value`: strings as they are, anything else as JSON, one per line. */
 export function formatValue(value: unknown): string {
   return (typeof value === 'string' ? value : JSON.stringify(value)) + '\n'
-}
-
-/** A counting semaphore; waiters are served first come, first served. */
-class Slots {
-  #free: number
-  readonly #waiters: Array<() => void> = []
-
-  constructor(count: number) {
-    this.#free = count
-  }
-
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--
-      return
-    }
-    await new Promise<void>((resolve) => this.#waiters.push(resolve))
-  }
-
-  release(): void {
-    const next = this.#waiters.shift()
-    if (next) next()
-    else this.#free++
-  }
 }

@@ -26,6 +26,7 @@ import {
   type RetryState,
 } from './retry.ts'
 import type { FetchedRecord, FetchPosition, MemberResponse, TopicPartitions } from './schemas.ts'
+import { Slots } from './slots.ts'
 
 export interface ConsumedRecord extends FetchedRecord {
   /** The topic and partition it was read from (a retry topic for a retried record). */
@@ -574,28 +575,4 @@ function toTopicPartitions(workers: Iterable<Worker>): TopicPartitions {
     list.push(w.tp.partition)
   }
   return [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }))
-}
-
-/** A counting semaphore; waiters are served in arrival order. */
-class Slots {
-  #free: number
-  readonly #waiters: Array<() => void> = []
-
-  constructor(count: number) {
-    this.#free = count
-  }
-
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--
-      return
-    }
-    await new Promise<void>((resolve) => this.#waiters.push(resolve))
-  }
-
-  release(): void {
-    const next = this.#waiters.shift()
-    if (next) next()
-    else this.#free++
-  }
 }
