@@ -16,6 +16,7 @@ import { buildSecurity } from '../../src/cli/serve-security.ts'
 import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
+import { brokerNode } from '../../src/fanout/node.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 
@@ -167,10 +168,14 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
         log: (m) => console.log(`edgelog: ${m}`),
         forwardTimeoutMs: options['request-timeout-ms'] + 35_000,
         maxRequestBytes: options['max-request-bytes'],
+        offsetsTopicReplicationFactor: options['offsets-topic-replication-factor'],
       })
     : undefined
   const broker = cluster ? cluster.node.broker : Broker.open(storage, runtime, brokerOptions)
-  const hub = new FanoutHub(broker, { originPolicy, limits: fanoutLimits(options) })
+  // In a cluster a plain `commit` frame goes to the group's coordinator, wherever it is.
+  const clusterNode = cluster?.node
+  const node = clusterNode ? brokerNode(broker, (group, offsets) => clusterNode.commitOffsets(group, { offsets })) : undefined
+  const hub = new FanoutHub(broker, { originPolicy, limits: fanoutLimits(options), ...(node ? { node } : {}) })
   let draining = false
   const clientAddress = platform.clientAddress
   const gate = new SecurityGate(broker, {

@@ -5,11 +5,12 @@ import { Hono } from 'hono'
 import type { TopicDescription } from '../broker/broker.ts'
 import { readJson } from './body.ts'
 import { forwardToLeader, type ForwardTarget } from './forward.ts'
+import { forwardToCoordinator, listGroupsEverywhere, type GroupRouting } from './group-forward.ts'
 import type { ApiLimits } from './limits.ts'
 import { replicationRoutes, type ReplicaEndpoints } from './replication.ts'
 import { AlterTopicConfigSchema, CreateTopicSchema } from './schemas.ts'
 
-export interface ClusterApi extends ReplicaEndpoints {
+export interface ClusterApi extends ReplicaEndpoints, GroupRouting {
   createTopic(input: { name: unknown; partitions?: number; replicationFactor?: number; config?: Record<string, unknown> }): Promise<TopicDescription>
   deleteTopic(name: string): Promise<void>
   alterTopicConfig(name: string, set: Record<string, unknown>, remove: string[]): Promise<void>
@@ -22,6 +23,9 @@ export function mountCluster(app: Hono, cluster: ClusterApi, limits: ApiLimits):
   app.route('/internal/v1', replicationRoutes(cluster))
   app.use('/v1/topics/:topic/partitions/:partition/*', forwardToLeader(cluster.forward))
   app.get('/v1/brokers', (c) => c.json(cluster.brokers()))
+  app.get('/v1/groups', listGroupsEverywhere(cluster, cluster.forward))
+  app.use('/v1/groups/:group', forwardToCoordinator(cluster, cluster.forward))
+  app.use('/v1/groups/:group/*', forwardToCoordinator(cluster, cluster.forward))
   app.route(
     '/v1/topics',
     new Hono()

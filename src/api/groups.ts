@@ -79,9 +79,9 @@ export function groupRoutes(broker: Broker, limits: ApiLimits) {
       for (const t of topics) requireTopic(principal, 'consume', t)
       return c.json(await groups.reset(group, body))
     })
-    .get('/:group/lag', (c) => {
+    .get('/:group/lag', async (c) => {
       const principal = securityOf(c).principal
-      const lag = groups.lag(validateGroupName(c.req.param('group')))
+      const lag = await groups.lag(validateGroupName(c.req.param('group')))
       if (principal.acl.admin) return c.json(lag)
       const partitions = lag.partitions.filter((p) => mayAccessTopic(principal, 'describe', p.topic))
       return c.json({ ...lag, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) })

@@ -11,17 +11,23 @@ import {
   type ReplicaFetchResponse,
 } from '../replication/protocol.ts'
 import { encodeFetchResponse } from '../replication/wire.ts'
+import { PeerCommitRequestSchema, PositionsRequestSchema, type PeerCommitRequest, type PositionsRequest, type PositionsResponse } from '../cluster/group-peers.ts'
 import { readJson } from './body.ts'
 
 export interface ReplicaEndpoints {
   handleReplicaFetch(req: ReplicaFetchRequest): Promise<ReplicaFetchResponse>
   handleOffsetsForLeaderEpoch(req: OffsetsForLeaderEpochRequest): OffsetsForLeaderEpochResponse
+  /** The group coordinator's requests (src/cluster/group-peers.ts); absent where there are none. */
+  handlePositions?(req: PositionsRequest): Promise<PositionsResponse>
+  handlePeerCommit?(req: PeerCommitRequest): Promise<void>
   /** When set, every request must carry `authorization: Bearer <token>`. */
   peerToken?: string
 }
 
 /** A replica request is a few numbers. */
 const MAX_REQUEST_BYTES = 4096
+/** A commit frame's offsets, handed on to the coordinator. */
+const MAX_PEER_COMMIT_BYTES = 2 * 1024 * 1024
 
 export function replicationRoutes(node: ReplicaEndpoints) {
   return new Hono()
@@ -39,6 +45,17 @@ export function replicationRoutes(node: ReplicaEndpoints) {
     .post('/replica/offsets-for-leader-epoch', async (c) => {
       const req = OffsetsForLeaderEpochRequestSchema.parse(await readJson(c.req.raw, MAX_REQUEST_BYTES))
       return c.json(node.handleOffsetsForLeaderEpoch(req))
+    })
+    .post('/groups/positions', async (c) => {
+      if (!node.handlePositions) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')
+      const req = PositionsRequestSchema.parse(await readJson(c.req.raw, MAX_REQUEST_BYTES))
+      return c.json(await node.handlePositions(req))
+    })
+    .post('/groups/commit', async (c) => {
+      if (!node.handlePeerCommit) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')
+      const req = PeerCommitRequestSchema.parse(await readJson(c.req.raw, MAX_PEER_COMMIT_BYTES))
+      await node.handlePeerCommit(req)
+      return c.json({ group: req.group, committed: req.offsets.length })
     })
 }
 

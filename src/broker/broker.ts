@@ -10,7 +10,7 @@ import { partitionForKey, StickyPartitioner } from '../codec/partitioner.ts'
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import { EdgelogError, fail } from '../core/errors.ts'
 import { Metrics } from '../core/metrics.ts'
-import { DEFAULT_GROUP_OPTIONS, GroupCoordinator, type GroupHost, type GroupOptions } from '../groups/coordinator.ts'
+import { DEFAULT_GROUP_OPTIONS, GroupCoordinator, type GroupHost, type GroupOptions, type Positions } from '../groups/coordinator.ts'
 import { encodeOffsetsRecord, isInternalTopic, OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, partitionForGroup, type OffsetsRecord } from '../groups/offsets-topic.ts'
 import { LogCleaner, DEFAULT_CLEANER_OPTIONS, type CleanerRunStats, type CleanerTarget } from '../log/cleaner.ts'
 import { PartitionLog, type AppendRequest, type AppendResult } from '../log/partition-log.ts'
@@ -61,6 +61,21 @@ export interface BrokerOptions {
     acks: Acks,
     producer?: ProducerId,
   ) => Promise<{ baseOffset: number | null; duplicate: boolean }>
+  /** A cluster's view for the group coordinator; absent on a single node. */
+  groupCluster?: GroupClusterHooks
+}
+
+/**
+ * What the group coordinator needs from a cluster (DESIGN decision 8): `__consumer_offsets` is
+ * a replicated topic created in the cluster metadata (never by one broker on its own), the
+ * coordinator of a group is the leader of its partition, and a commit's bounds come from the
+ * leader of the committed partition, which may be another broker.
+ */
+export interface GroupClusterHooks {
+  /** Asks the cluster to create `__consumer_offsets` (asynchronously; idempotent). */
+  requestOffsetsTopic(): void
+  /** Positions (and, with a timestamp, the offset for it) from the leader of a partition another broker leads. */
+  remotePositions(topic: string, partition: number, timestamp?: number): Promise<Positions & { offset?: number | null }>
 }
 
 /** Issues idempotent producer ids and epochs (KIP-98 InitProducerId). */
@@ -286,7 +301,13 @@ export class Broker {
       }
       return
     }
-    if (existing) this.removeTopic(record.name)
+    if (existing && isInternalTopic(record.name)) {
+      // A broker's own offsets topic from before it joined the cluster gives way to the cluster's.
+      this.meta.deleteTopic(record.name)
+      this.dropTopic(existing)
+    } else if (existing) {
+      this.removeTopic(record.name)
+    }
     const topic = this.openTopic(record)
     try {
       this.meta.insertTopic(record)
@@ -614,35 +635,59 @@ export class Broker {
 
   private groupHost(): GroupHost {
     const userTopic = (name: string) => (isInternalTopic(name) ? undefined : this.topics.get(name))
+    const cluster = this.options.groupCluster
+    const localPositions = (p: Partition): Positions => ({ logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset })
+    /** In a cluster, a partition this broker does not lead is asked of its leader. */
+    const remote = (p: Partition) => cluster !== undefined && p.role !== undefined && !p.role.leads
     return {
       runtime: this.runtime,
       partitionCount: (topic) => userTopic(topic)?.partitions.length,
       topicId: (topic) => userTopic(topic)?.record.topicId,
-      positions: (topic, partition) => {
+      positions: async (topic, partition) => {
         if (isInternalTopic(topic)) fail('UNKNOWN_TOPIC_OR_PARTITION', `'${topic}' is an internal topic`)
         const p = this.partition(topic, partition)
-        return { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
+        if (!remote(p)) return localPositions(p)
+        const { logStartOffset, highWatermark, logEndOffset } = await cluster!.remotePositions(topic, partition)
+        return { logStartOffset, highWatermark, logEndOffset }
       },
-      offsetForTimestamp: (topic, partition, ts) => this.offsetForTimestamp(topic, partition, ts),
-      offsetsTopicPartitions: (create) => this.offsetsTopic(create)?.partitions.length,
-      // One node leads every partition; replication will answer this from partition state.
-      isLeader: () => true,
+      offsetForTimestamp: async (topic, partition, ts) => {
+        const p = this.partition(topic, partition)
+        if (!remote(p)) return this.offsetForTimestamp(topic, partition, ts)
+        return (await cluster!.remotePositions(topic, partition, ts)).offset ?? null
+      },
+      offsetsTopicPartitions: (create) => {
+        if (!cluster) return this.offsetsTopic(create)?.partitions.length
+        const t = this.topics.get(OFFSETS_TOPIC)
+        if (t || !create) return t?.partitions.length
+        cluster.requestOffsetsTopic()
+        fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is being created in the cluster; try again`)
+      },
+      // One node leads every partition; in a cluster, the replica role of the offsets partition says.
+      isLeader: (partition) => {
+        if (!cluster) return true
+        return this.topics.get(OFFSETS_TOPIC)?.partitions[partition]?.role?.leads === true
+      },
       append: async (partition, records) => {
         this.checkOpen()
-        const r = await this.offsetsPartition(partition).append(this.offsetsBatch(records))
+        const p = this.offsetsPartition(partition)
+        // Kafka commits offsets with acks=-1: an answered commit is on every in-sync replica.
+        p.role?.checkInSyncReplicas()
+        const r = await p.append(this.offsetsBatch(records))
         if (!r.ok) throw r.error
+        if (p.role) await p.awaitCommit(r.lastOffset + 1, this.options.requestTimeoutMs)
       },
       // Offsets batches are written uncompressed (and compaction keeps them so), so they
-      // decode synchronously while the node opens.
+      // decode synchronously while the node opens. Up to the log end, not the high watermark:
+      // a new leader's high watermark may trail records its ISR already acknowledged.
       replay: (partition, visit) => {
         const p = this.offsetsPartition(partition)
-        const hw = p.highWatermark
+        const end = p.log.logEndOffset
         let next = p.log.logStartOffset
-        while (next < hw) {
-          const batches = p.log.read(next, hw, 4 * 1024 * 1024)
+        while (next < end) {
+          const batches = p.log.read(next, end, 4 * 1024 * 1024)
           if (batches.length === 0) break
           for (const b of batches) {
-            for (const r of decodeRecords(b.data)) if (r.offset >= next && r.offset < hw) visit(r.key, r.value)
+            for (const r of decodeRecords(b.data)) if (r.offset >= next && r.offset < end) visit(r.key, r.value)
             next = b.lastOffset + 1
           }
         }

@@ -40,6 +40,8 @@ export const ServeOptionsSchema = z
     'max-partitions': int(1, 100_000).default(DEFAULT_BROKER_OPTIONS.maxPartitions),
     'max-long-polls': int(1, 1_000_000).default(DEFAULT_BROKER_OPTIONS.maxLongPolls),
     'offsets-topic-partitions': int(1, 1024).default(DEFAULT_GROUP_OPTIONS.offsetsTopicPartitions),
+    // A cluster: replicas of __consumer_offsets (Kafka's offsets.topic.replication.factor); min(3, brokers) when unset.
+    'offsets-topic-replication-factor': int(1, 64).optional(),
     'group-max-size': int(1, 100_000).default(DEFAULT_GROUP_OPTIONS.maxGroupSize),
     'max-groups': int(1, 10_000_000).default(DEFAULT_GROUP_OPTIONS.maxGroups),
     'group-heartbeat-interval-ms': int(100, 600_000).default(DEFAULT_GROUP_OPTIONS.heartbeatIntervalMs),
@@ -151,6 +153,7 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
   cluster:          [--etcd http://127.0.0.1:2379[,...] --advertise URL] [--peer-token T]
                     [--lease-ttl-seconds 6] [--metadata-interval-ms 250] [--replica-lag-time-max-ms 10000]
                     [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
+                    [--offsets-topic-replication-factor N]
   edge:             [--role broker|edge] [--upstream URL [--upstream URL ...]] [--outbox-bytes N]
                     [--relay-cache-bytes N] [--ship-batch-bytes N] [--ack-timeout-ms N]
                     [--metadata-refresh-ms N]

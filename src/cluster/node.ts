@@ -21,6 +21,9 @@ import { assignReplicas } from './election.ts'
 import { withStoreErrors, type MetaStore, type TxnOp } from './meta-store.ts'
 import { NodeState } from './node-state.ts'
 import { ClusterProducerIds } from './producer-ids.ts'
+import type { GroupPeers, PeerCommitRequest, PositionsRequest, PositionsResponse } from './group-peers.ts'
+import { isInternalTopic, OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, partitionForGroup } from '../groups/offsets-topic.ts'
+import type { CommitRequest } from '../groups/coordinator.ts'
 import { brokerKey, parseJson, parseSnapshot, partitionKey, PARTITIONS, ROOT, topicKey, TopicRecordSchema, type PartitionState } from './state.ts'
 
 /** etcd refuses transactions of more than 128 operations (--max-txn-ops); topic creation stays below. */
@@ -41,13 +44,34 @@ export interface ClusterNodeOptions {
   replication?: Partial<ReplicationConfig>
   cluster?: Partial<ClusterConfig>
   log?: (message: string) => void
+  /**
+   * Replicas of `__consumer_offsets` (Kafka's offsets.topic.replication.factor). When set, the
+   * topic is created only once that many brokers are live; by default with min(3, live brokers).
+   */
+  offsetsTopicReplicationFactor?: number
+  /** How the group coordinator reaches other brokers; without it (the simulation) positions are read locally. */
+  groupPeers?: GroupPeers
   /** Observers (the simulation's checker). */
   replicaEvents?: Partial<ReplicaEvents>
   onElection?: (e: ElectionEvent) => void
 }
 
+/** Where a group's coordinator is, as this broker's metadata has it. */
+export type CoordinatorLocation =
+  | { kind: 'local' }
+  | { kind: 'remote'; nodeId: number; url: string }
+  /** `__consumer_offsets` does not exist yet: no group has ever been used. */
+  | { kind: 'absent' }
+  | { kind: 'unavailable'; message: string }
+
+/** How long a group request that creates `__consumer_offsets` waits for its partitions to get leaders. */
+const OFFSETS_TOPIC_WAIT_MS = 15_000
+
 export class ClusterNode {
   private closed = false
+  private creatingOffsetsTopic: Promise<void> | undefined
+  private groupPeers: GroupPeers | undefined
+  private offsetsTopicReplicationFactor: number | undefined
 
   private constructor(
     readonly nodeId: number,
@@ -86,23 +110,42 @@ export class ClusterNode {
       log,
     )
     let replicas: ReplicaManager | undefined
+    let self: ClusterNode | undefined
     const opened: Array<[Partition, TopicRecord]> = []
     const broker = Broker.open(opts.storage, opts.runtime, {
       ...opts.broker,
       nodeId: opts.nodeId,
       producerIds: new ClusterProducerIds(store),
       onPartitionOpen: (p, record) => (replicas ? replicas.attach(p, record) : opened.push([p, record])),
+      groupCluster: {
+        requestOffsetsTopic: () => void self?.createOffsetsTopic().catch((err) => log(`creating ${OFFSETS_TOPIC} failed: ${(err as Error).message}`)),
+        remotePositions: (topic, partition, timestamp) => {
+          if (!self) throw new EdgelogError('LEADER_NOT_AVAILABLE', 'this broker has not joined its cluster yet')
+          return self.leaderPositions({ topic, partition, ...(timestamp === undefined ? {} : { timestamp }) })
+        },
+      },
     })
     // The manager needs the broker's metrics registry, so the partitions Broker.open found in
     // meta.db get their roles right after it (synchronously: nothing is served in between).
     const transport = typeof opts.transport === 'function' ? opts.transport(agent) : opts.transport
-    replicas = new ReplicaManager(opts.runtime, agent, transport, replication, broker.metrics, opts.replicaEvents)
+    // The group coordinator follows the leadership of the offsets topic's partitions.
+    const replicaEvents: Partial<ReplicaEvents> = {
+      ...opts.replicaEvents,
+      roleChange: (r, role, epoch) => {
+        if (r.topic === OFFSETS_TOPIC) broker.groups.onLeadershipChange(r.index, role === 'leader')
+        opts.replicaEvents?.roleChange?.(r, role, epoch)
+      },
+    }
+    replicas = new ReplicaManager(opts.runtime, agent, transport, replication, broker.metrics, replicaEvents)
     replicas.bind(broker)
     for (const [p, record] of opened) replicas.attach(p, record)
     const controller = new Controller(agent, store, opts.runtime, broker.metrics, opts.onElection)
     agent.onSnapshot((snap) => replicas!.applySnapshot(snap))
     agent.onSnapshot((snap) => controller.onSnapshot(snap))
-    return new ClusterNode(opts.nodeId, broker, replicas, agent, controller, nodeState, store, opts.runtime)
+    self = new ClusterNode(opts.nodeId, broker, replicas, agent, controller, nodeState, store, opts.runtime)
+    self.groupPeers = opts.groupPeers
+    self.offsetsTopicReplicationFactor = opts.offsetsTopicReplicationFactor
+    return self
   }
 
   /** Registers with the cluster (under `advertisedUrl` if given now) and applies its metadata once. */
@@ -120,17 +163,22 @@ export class ClusterNode {
   async createTopic(input: { name: unknown; partitions?: number; replicationFactor?: number; config?: Record<string, unknown> }): Promise<TopicDescription> {
     this.checkOpen()
     const name = validateTopicName(input.name)
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is reserved for an internal topic`)
     const partitions = input.partitions ?? 1
     const maxPartitions = this.broker.options.maxPartitionsPerTopic
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > maxPartitions) {
       fail('INVALID_PARTITIONS', `partitions must be an integer from 1 to ${maxPartitions}`)
     }
     const config = validateTopicConfig(input.config ?? {})
+    return this.createInStore(name, partitions, input.replicationFactor, config)
+  }
+
+  private async createInStore(name: string, partitions: number, replicationFactor: number | undefined, config: Record<string, string>): Promise<TopicDescription> {
     const { kvs, revision } = await this.store.range(ROOT)
     const snap = parseSnapshot(kvs, revision)
     if (snap.topics.has(name)) fail('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`)
     const live = [...snap.brokers.values()].map((b) => b.value)
-    const rf = input.replicationFactor ?? Math.min(DEFAULT_REPLICATION_FACTOR, live.length)
+    const rf = replicationFactor ?? Math.min(DEFAULT_REPLICATION_FACTOR, live.length)
     if (!Number.isInteger(rf) || rf < 1 || rf > live.length) {
       fail('INVALID_REPLICATION_FACTOR', `replicationFactor ${rf} needs ${rf} live brokers; ${live.length} are registered`)
     }
@@ -191,6 +239,7 @@ export class ClusterNode {
 
   async deleteTopic(name: string): Promise<void> {
     this.checkOpen()
+    if (isInternalTopic(name)) fail('INVALID_TOPIC', `'${name}' is an internal topic and cannot be deleted`)
     const kv = await this.store.get(topicKey(name))
     if (!kv) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`)
     const r = await this.store.txn(
@@ -244,6 +293,107 @@ export class ClusterNode {
     const leader = snap?.partitions.get(`${topic}/${partition}`)?.value.leader
     if (leader === undefined || leader < 0 || leader === this.nodeId) return undefined
     return snap?.brokers.get(leader)?.value.url
+  }
+
+  // ---- consumer groups (DESIGN decision 8) ----
+
+  /**
+   * Creates `__consumer_offsets` in the cluster metadata (once; a concurrent creation by another
+   * broker counts as done). Its partitions get leaders, replicas and ISRs like any topic's.
+   */
+  createOffsetsTopic(): Promise<void> {
+    this.checkOpen()
+    if (this.agent.snapshot?.topics.has(OFFSETS_TOPIC)) return Promise.resolve()
+    this.creatingOffsetsTopic ??= (async () => {
+      try {
+        const live = this.agent.snapshot?.brokers.size ?? 0
+        const wanted = this.offsetsTopicReplicationFactor
+        if (wanted !== undefined && live < wanted) {
+          fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} needs ${wanted} live brokers (--offsets-topic-replication-factor); ${live} are registered`)
+        }
+        await this.createInStore(OFFSETS_TOPIC, this.broker.groups.options.offsetsTopicPartitions, wanted, { ...OFFSETS_TOPIC_CONFIG })
+        this.agent.log(`created ${OFFSETS_TOPIC}`)
+      } catch (err) {
+        if (!(err instanceof EdgelogError && err.code === 'TOPIC_ALREADY_EXISTS')) throw err
+      } finally {
+        this.creatingOffsetsTopic = undefined
+      }
+    })()
+    return this.creatingOffsetsTopic
+  }
+
+  /**
+   * Where the coordinator of `group` is: the leader of partition hash(group) % N of
+   * `__consumer_offsets`. With `create`, a missing offsets topic is created first and its
+   * partition's leader waited for (the first join or commit of the cluster).
+   */
+  async coordinatorOf(group: string, create: boolean): Promise<CoordinatorLocation> {
+    this.checkOpen()
+    const deadline = this.runtime.clock.monotonic() + OFFSETS_TOPIC_WAIT_MS
+    for (;;) {
+      const at = this.locateCoordinator(group)
+      if (at.kind === 'local' || at.kind === 'remote') return at
+      if (!create) return at
+      if (this.runtime.clock.monotonic() >= deadline) {
+        return at.kind === 'absent' ? { kind: 'unavailable', message: `${OFFSETS_TOPIC} is not created yet` } : at
+      }
+      if (at.kind === 'absent') await this.createOffsetsTopic()
+      this.agent.requestRefresh()
+      await new Promise<void>((resolve) => this.runtime.timers.setTimeout(() => resolve(), 50))
+    }
+  }
+
+  private locateCoordinator(group: string): CoordinatorLocation {
+    const snap = this.agent.snapshot
+    const topic = snap?.topics.get(OFFSETS_TOPIC)?.value
+    // Until this broker has opened the topic (it applies each snapshot at once) it cannot serve it.
+    if (!snap || !topic || !this.broker.topicRecords().some((t) => t.name === OFFSETS_TOPIC && t.topicId === topic.topicId)) return { kind: 'absent' }
+    const partition = partitionForGroup(group, topic.partitions)
+    const leader = snap.partitions.get(`${OFFSETS_TOPIC}/${partition}`)?.value.leader ?? -1
+    if (leader < 0) return { kind: 'unavailable', message: `partition ${partition} of ${OFFSETS_TOPIC} has no leader right now` }
+    if (leader === this.nodeId) {
+      if (this.broker.groups.leadsPartition(partition)) return { kind: 'local' }
+      return { kind: 'unavailable', message: `this broker is taking over partition ${partition} of ${OFFSETS_TOPIC}` }
+    }
+    const url = snap.brokers.get(leader)?.value.url
+    if (!url) return { kind: 'unavailable', message: `broker ${leader}, the group's coordinator, is not registered` }
+    return { kind: 'remote', nodeId: leader, url }
+  }
+
+  /** Positions of a partition from its leader (a commit's bounds, lag, resets on the coordinator). */
+  async leaderPositions(req: PositionsRequest): Promise<PositionsResponse> {
+    if (!this.groupPeers) return this.localPositions(req)
+    const url = this.leaderUrl(req.topic, req.partition)
+    if (!url) {
+      const p = this.broker.partition(req.topic, req.partition)
+      if (p.role?.leads) return this.localPositions(req)
+      throw new EdgelogError('LEADER_NOT_AVAILABLE', `${req.topic}-${req.partition} has no leader this broker can reach right now`)
+    }
+    return this.groupPeers.positions(url, req)
+  }
+
+  /** Another broker asks this one, the leader, for a partition's positions. */
+  async localPositions(req: PositionsRequest): Promise<PositionsResponse> {
+    this.checkOpen()
+    const p = this.broker.partition(req.topic, req.partition)
+    p.role?.checkLeader()
+    const out: PositionsResponse = { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
+    if (req.timestamp !== undefined) out.offset = await this.broker.offsetForTimestamp(req.topic, req.partition, req.timestamp)
+    return out
+  }
+
+  /**
+   * A plain commit (a WebSocket `commit` frame of a socket that is not a member) for any group:
+   * served here when this broker coordinates it, else handed to the coordinator.
+   */
+  async commitOffsets(group: string, req: CommitRequest): Promise<void> {
+    const at = await this.coordinatorOf(group, true)
+    if (at.kind === 'local' || !this.groupPeers) {
+      await this.broker.groups.commit(group, req)
+      return
+    }
+    if (at.kind !== 'remote') throw new EdgelogError('COORDINATOR_NOT_AVAILABLE', at.kind === 'unavailable' ? at.message : `${OFFSETS_TOPIC} does not exist yet`)
+    await this.groupPeers.commit(at.url, { group, offsets: req.offsets } satisfies PeerCommitRequest)
   }
 
   // ---- requests from other brokers ----

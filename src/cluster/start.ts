@@ -10,6 +10,7 @@ import { HttpReplicaTransport } from '../replication/http-transport.ts'
 import type { ClusterConfig } from './broker-agent.ts'
 import { EtcdMetaStore } from './etcd-store.ts'
 import { forwardProduce } from './forward.ts'
+import { GroupPeers } from './group-peers.ts'
 import { ClusterNode } from './node.ts'
 
 export interface ClusterStartOptions {
@@ -26,6 +27,8 @@ export interface ClusterStartOptions {
   /** The longest a forwarded request may take (a long poll's wait included). */
   forwardTimeoutMs: number
   maxRequestBytes: number
+  /** `--offsets-topic-replication-factor`; min(3, live brokers) when absent. */
+  offsetsTopicReplicationFactor?: number
 }
 
 /** Largest replica fetch answer: replica.fetch.max.bytes plus one batch of the largest max.message.bytes. */
@@ -36,7 +39,7 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
   const replication = { ...DEFAULT_REPLICATION_CONFIG, ...opts.replication }
   let node: ClusterNode | undefined
   const leaderUrl = (topic: string, partition: number) => node?.leaderUrl(topic, partition)
-  let countForward: (kind: 'produce' | 'fetch' | 'other') => void = () => {}
+  let countForward: (kind: 'produce' | 'fetch' | 'group' | 'other') => void = () => {}
   node = ClusterNode.open({
     nodeId: opts.nodeId,
     advertisedUrl: '',
@@ -56,6 +59,8 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     replication,
     cluster: opts.cluster,
     log: opts.log,
+    offsetsTopicReplicationFactor: opts.offsetsTopicReplicationFactor,
+    groupPeers: new GroupPeers({ peerToken: opts.peerToken, timeoutMs: opts.forwardTimeoutMs }),
   })
   const n = node
   const forwarded = n.broker.metrics.counter('edgelog_forwarded_requests_total', 'Requests passed on to the partition leader on a client\'s behalf (one hop), per kind')
@@ -69,6 +74,12 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     peerToken: opts.peerToken,
     forward: { nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxRequestBytes: opts.maxRequestBytes, onForward: (kind) => countForward(kind) },
     brokers: () => n.brokersView(),
+    coordinatorOf: (group, create) => n.coordinatorOf(group, create),
+    handlePositions: (req) => n.localPositions(req),
+    // Routed by the broker the frame arrived at; a stale route is answered NOT_COORDINATOR here.
+    handlePeerCommit: async (req) => {
+      await n.broker.groups.commit(req.group, { offsets: req.offsets })
+    },
   }
   return { node: n, api }
 }

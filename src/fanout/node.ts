@@ -41,8 +41,11 @@ export interface FanoutNode {
   subscriptionsChanged?(topic: string, count: number): void
 }
 
-/** The fan-out of a broker: everything from its own logs. */
-export function brokerNode(broker: Broker): FanoutNode {
+/**
+ * The fan-out of a broker: everything from its own logs. In a cluster, `commitOffsets` hands a
+ * plain `commit` frame to the group's coordinator (which may be another broker).
+ */
+export function brokerNode(broker: Broker, commitOffsets?: FanoutNode['commitOffsets']): FanoutNode {
   return {
     plan: (topic, partitions, from) => planSubscription(broker, topic, partitions, from),
     produce: (topic, records, acks) => broker.produce(topic, records, acks),
@@ -50,8 +53,8 @@ export function brokerNode(broker: Broker): FanoutNode {
       const r = await broker.produceIdempotent(topic, partition, records, acks, producer)
       return { partition: r.partition, offsets: records.map((_, i) => (r.baseOffset === null ? null : r.baseOffset + i)), duplicate: r.duplicate }
     },
-    commitOffsets: async (group, offsets) => {
+    commitOffsets: commitOffsets ?? (async (group, offsets) => {
       await broker.groups.commit(group, { offsets })
-    },
+    }),
   }
 }

@@ -1,8 +1,10 @@
 // The group coordinator (KIP-848): membership, server-side assignment, fenced offset commits,
 // lag and offset resets for every group whose partition of `__consumer_offsets` this node
 // leads. Group state is materialized in memory from that topic: loaded by replaying the
-// partitions at start, and every change is appended there before it is answered, so a restart
-// (or, later, a failover) rebuilds the same groups, members, epochs and offsets.
+// partitions at start (a single node) or when this broker becomes the leader of one (a
+// cluster), and every change is appended there before it is answered, so a restart or a
+// failover rebuilds the same groups, members, epochs and offsets. A broker that stops leading
+// a partition drops its groups: their requests answer NOT_COORDINATOR from then on.
 //
 // One operation per group runs at a time (a bounded queue per group); commits do not wait in
 // that queue: they are checked against the current state and appended in order.
@@ -29,17 +31,29 @@ export interface GroupHost {
   /** Partitions of a user topic; undefined when it does not exist (or is internal). */
   partitionCount(topic: string): number | undefined
   topicId(topic: string): string | undefined
-  /** Positions of a partition of a user topic; throws UNKNOWN_TOPIC_OR_PARTITION. */
-  positions(topic: string, partition: number): { logStartOffset: number; highWatermark: number; logEndOffset: number }
+  /**
+   * Positions of a partition of a user topic as its leader has them (in a cluster another
+   * broker may lead it); throws UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  positions(topic: string, partition: number): Promise<Positions>
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number | null>
   /** Partitions of the offsets topic; creates the topic when asked to and it is missing. */
   offsetsTopicPartitions(create: boolean): number | undefined
   /** Does this node lead this partition of the offsets topic? */
   isLeader(partition: number): boolean
-  /** Appends records to a partition of the offsets topic as one batch (one transaction). */
+  /**
+   * Appends records to a partition of the offsets topic as one batch (one transaction) and
+   * resolves once they are committed (in a cluster: on every in-sync replica, as acks=all).
+   */
   append(partition: number, records: NewRecord[]): Promise<void>
   /** Visits every record of a partition of the offsets topic in offset order. */
   replay(partition: number, visit: (key: Uint8Array | null, value: Uint8Array | null) => void): void
+}
+
+export interface Positions {
+  logStartOffset: number
+  highWatermark: number
+  logEndOffset: number
 }
 
 export interface GroupOptions {
@@ -122,13 +136,49 @@ export class GroupCoordinator {
     private readonly logError: (err: unknown) => void = (err) => console.error(err),
   ) {}
 
-  /** Replays every partition of the offsets topic (a node leads them all on its own). */
+  /** Replays every partition of the offsets topic this node leads (a single node: all of them). */
   load(): void {
     const n = this.host.offsetsTopicPartitions(false)
     if (n === undefined) return
     for (let p = 0; p < n; p++) {
       if (!this.host.isLeader(p)) continue
       for (const g of this.replayPartition(p)) this.adopt(g)
+    }
+  }
+
+  /**
+   * A cluster changed who leads a partition of the offsets topic. Becoming its leader loads the
+   * partition's groups from the replicated log (members keep their epochs and get a fresh
+   * session timeout to find this coordinator); losing it drops them, so their members are
+   * answered NOT_COORDINATOR and go to the new coordinator.
+   */
+  onLeadershipChange(partition: number, leads: boolean): void {
+    if (this.closed) return
+    this.unloadPartition(partition)
+    if (!leads) return
+    try {
+      for (const g of this.replayPartition(partition)) this.adopt(g)
+    } catch (err) {
+      this.logError(err)
+    }
+  }
+
+  /** Does this node coordinate the groups of this partition of the offsets topic now? */
+  leadsPartition(partition: number): boolean {
+    return this.host.isLeader(partition)
+  }
+
+  private unloadPartition(partition: number): void {
+    const n = this.host.offsetsTopicPartitions(false)
+    if (n === undefined) return
+    for (const groupId of [...this.groups.keys()]) {
+      if (partitionForGroup(groupId, n) !== partition) continue
+      const members = this.timers.get(groupId)
+      if (members) for (const t of members.values()) this.clearTimers(t)
+      this.timers.delete(groupId)
+      this.groups.delete(groupId)
+      // Socket members heartbeat now and learn that the group moved.
+      this.notify(groupId)
     }
   }
 
@@ -220,8 +270,10 @@ export class GroupCoordinator {
     this.checkOpen()
     const now = this.host.runtime.clock.now()
     const values: Array<{ tp: TpKey; value: OffsetValue }> = []
+    // The coordinator first: a commit sent to the wrong broker fails before any lookup.
+    this.coordinatorPartition(groupId, false)
     for (const o of req.offsets) {
-      const pos = this.host.positions(o.topic, o.partition)
+      const pos = await this.host.positions(o.topic, o.partition)
       if (o.offset > pos.logEndOffset) {
         fail('OFFSET_OUT_OF_RANGE', `offset ${o.offset} is beyond the end (${pos.logEndOffset}) of ${o.topic}-${o.partition}`)
       }
@@ -268,19 +320,19 @@ export class GroupCoordinator {
   }
 
   /** Lag of every partition with a commit or an owner: unread records below the high watermark. */
-  lag(groupId: string) {
+  async lag(groupId: string) {
     const g = this.existing(groupId)
     const tps = new Set<TpKey>()
     if (g) {
       for (const tp of g.offsets.keys()) tps.add(tp)
       for (const tp of g.memberPartitions()) tps.add(tp)
     }
-    const partitions = [...tps]
+    const partitions = await Promise.all([...tps]
       .filter((tp) => this.exists(tp))
       .sort(compareTpKeys)
-      .map((tp) => {
+      .map(async (tp) => {
         const { topic, partition } = parseTpKey(tp)
-        const pos = this.host.positions(topic, partition)
+        const pos = await this.host.positions(topic, partition)
         const committed = g!.offsets.get(tp)?.offset ?? null
         // With no commit a member starts at the log start (or later): everything there is unread.
         const from = committed ?? pos.logStartOffset
@@ -293,7 +345,7 @@ export class GroupCoordinator {
           lag: Math.max(0, pos.highWatermark - from),
           owner: g!.ownerOf(tp) ?? null,
         }
-      })
+      }))
     return { group: groupId, state: g?.state ?? 'Empty', partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) }
   }
 
@@ -435,6 +487,8 @@ export class GroupCoordinator {
     }
     return queue.run(async () => {
       this.checkOpen()
+      // Leadership may have moved while this waited in the queue.
+      this.coordinatorPartition(groupId, false)
       let g = this.groups.get(groupId)
       if (!g) {
         if (!create) fail('UNKNOWN_MEMBER_ID', `group '${groupId}' has no members; join first`)
@@ -472,7 +526,15 @@ export class GroupCoordinator {
 
   private async write(partition: number, records: OffsetsRecord[]): Promise<void> {
     const now = this.host.runtime.clock.now()
-    await this.host.append(partition, records.map((r) => encodeOffsetsRecord(r, now)))
+    try {
+      await this.host.append(partition, records.map((r) => encodeOffsetsRecord(r, now)))
+    } catch (err) {
+      // The offsets partition's leadership moved mid-write: to a member that is the coordinator.
+      if (err instanceof EdgelogError && (err.code === 'NOT_LEADER_OR_FOLLOWER' || err.code === 'FENCED_LEADER_EPOCH')) {
+        throw new EdgelogError('NOT_COORDINATOR', `this broker stopped coordinating the group's partition ${partition} of the offsets topic; ask again`)
+      }
+      throw err
+    }
   }
 
   private resetTargets(g: ConsumerGroup, req: ResetRequest): TpKey[] {
@@ -495,10 +557,10 @@ export class GroupCoordinator {
   }
 
   private async resetOffset(topic: string, partition: number, to: ResetTo): Promise<number> {
-    const pos = this.host.positions(topic, partition)
+    const pos = await this.host.positions(topic, partition)
     if (to === 'earliest') return pos.logStartOffset
     if (to === 'latest') return pos.highWatermark
-    if ('timestamp' in to) return (await this.host.offsetForTimestamp(topic, partition, to.timestamp)) ?? this.host.positions(topic, partition).highWatermark
+    if ('timestamp' in to) return (await this.host.offsetForTimestamp(topic, partition, to.timestamp)) ?? (await this.host.positions(topic, partition)).highWatermark
     if (to.offset < pos.logStartOffset || to.offset > pos.logEndOffset) {
       fail('OFFSET_OUT_OF_RANGE', `offset ${to.offset} is outside ${topic}-${partition}: log start ${pos.logStartOffset}, log end ${pos.logEndOffset}`)
     }

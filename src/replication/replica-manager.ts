@@ -59,8 +59,6 @@ export class ReplicaManager {
 
   /** The broker's onPartitionOpen hook: every partition gets a replica role before it serves. */
   attach(partition: Partition, record: TopicRecord): void {
-    // Internal topics (__consumer_offsets) stay this node's own: groups are not replicated yet.
-    if (isInternalTopic(record.name)) return
     const replica = new PartitionReplica(partition, record, this.runtime, this.cluster, this.transport, this.config, this.events)
     partition.role = replica
     this.replicas.get(key(record.name, partition.index))?.close()
