@@ -1,0 +1,218 @@
+// Consumer groups on a real three-broker cluster (etcd, `edgelog serve --etcd`): offsets are
+// records of the replicated topic `__consumer_offsets`, the coordinator of a group is the
+// leader of the group's partition of it, and any broker forwards group requests there. The
+// coordinator is SIGKILLed: committed offsets survive on the other brokers, and consumers
+// carry on from them with no record lost and no committed record handled again.
+import { describe, test, afterEach } from 'node:test'
+import assert from 'node:assert/strict'
+import { GroupConsumer } from '../../src/client/group-consumer.ts'
+import { partitionForGroup } from '../../src/groups/offsets-topic.ts'
+import { WsClient } from '../helpers/ws.ts'
+import { api, describe as describeTopic, eventually, sleep, startCluster, type ClusterBroker, type TestCluster } from './helpers.ts'
+
+let cluster: TestCluster | undefined
+const consumers: GroupConsumer[] = []
+afterEach(async () => {
+  for (const c of consumers.splice(0)) await c.abort().catch(() => {})
+  await cluster?.stop()
+  cluster = undefined
+})
+
+const OFFSETS = '__consumer_offsets'
+const PARTITIONS = 3
+
+async function createTopic(c: TestCluster, name: string) {
+  const r = await api(c.any(), '/v1/topics', { method: 'POST', json: { name, partitions: PARTITIONS, replicationFactor: 3, config: { 'min.insync.replicas': '2' } } })
+  assert.equal(r.status, 201, JSON.stringify(r.body))
+  for (const b of c.brokers.filter((x) => x.server)) {
+    await eventually(`broker ${b.id} sees ${name} led and fully in sync`, () => describeTopic(b.url(), name), (ps) => ps.every((p) => p.leader > 0 && p.isr.length === 3))
+  }
+}
+
+/** Produces `values` round-robin over the partitions, acks=all, through any live broker. */
+async function produce(c: TestCluster, topic: string, values: string[]) {
+  for (let i = 0; i < values.length; i++) {
+    const r = await api(c.any(), `/v1/topics/${topic}/records?acks=all`, { method: 'POST', json: { records: [{ value: values[i], partition: i % PARTITIONS }] } })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+  }
+}
+
+/** The broker that coordinates `group`: the leader of its partition of `__consumer_offsets`. */
+async function coordinatorOf(c: TestCluster, group: string): Promise<ClusterBroker> {
+  const ps = await eventually(`${OFFSETS} has leaders`, () => describeTopic(c.any(), OFFSETS), (ps) => ps.length > 0 && ps.every((p) => p.leader > 0))
+  return c.brokers[ps[partitionForGroup(group, ps.length)]!.leader - 1]!
+}
+
+async function committed(url: string, group: string): Promise<Record<string, number>> {
+  const r = await api(url, `/v1/groups/${group}/offsets`)
+  assert.equal(r.status, 200, JSON.stringify(r.body))
+  return Object.fromEntries(r.body.offsets.map((o: { topic: string; partition: number; offset: number }) => [`${o.topic}-${o.partition}`, o.offset]))
+}
+
+const total = (offsets: Record<string, number>) => Object.values(offsets).reduce((s, n) => s + n, 0)
+
+interface Handled {
+  value: string
+  partition: number
+  offset: number
+}
+
+function consumer(url: string, group: string, topic: string, handled: Handled[]): GroupConsumer {
+  const gc = new GroupConsumer({ url, group, topics: [topic], sessionTimeoutMs: 10_000, maxWaitMs: 200 })
+  consumers.push(gc)
+  void gc.run(async (r) => {
+    handled.push({ value: String(r.value), partition: r.partition, offset: r.offset })
+  })
+  return gc
+}
+
+describe('consumer groups on real processes (three brokers, etcd)', () => {
+  test('committed offsets survive SIGKILL of the coordinator broker; consumers resume from them: nothing lost, nothing committed handled again', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'jobs')
+    const group = 'workers'
+
+    // The first group request creates the replicated offsets topic (RF 3 on three brokers).
+    const first = await api(c.any(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'jobs', partition: 0, offset: 0 }] } })
+    assert.equal(first.status, 200, JSON.stringify(first.body))
+    const offsetsTopic = await describeTopic(c.any(), OFFSETS)
+    for (const p of offsetsTopic) assert.equal(p.replicas.length, 3, `${OFFSETS}-${p.partition} has three replicas`)
+    const coordinator = await coordinatorOf(c, group)
+    const others = c.brokers.filter((b) => b !== coordinator)
+
+    // Phase 1: a member commits through the coordinator itself.
+    const phase1 = Array.from({ length: 30 }, (_, i) => `p1-${i}`)
+    await produce(c, 'jobs', phase1)
+    const handled1: Handled[] = []
+    const gc1 = consumer(coordinator.url(), group, 'jobs', handled1)
+    await eventually('phase 1 handled and committed', () => committed(coordinator.url(), group), (o) => total(o) === phase1.length, 60_000)
+    const before = await committed(coordinator.url(), group)
+    await gc1.abort() // a crash: no final commit, no leave; its membership stays until its session times out
+    assert.deepEqual(handled1.map((h) => h.value).sort(), [...phase1].sort())
+
+    // The coordinator dies.
+    coordinator.server!.proc.kill('SIGKILL')
+    await coordinator.server!.stop()
+    coordinator.server = undefined
+    const next = await eventually('a new coordinator', () => coordinatorOf(c, group).then((b) => b.id), (id) => id !== coordinator.id, 30_000)
+    assert.ok(others.some((b) => b.id === next))
+
+    // Every surviving broker answers with the offsets committed before the kill.
+    for (const b of others) assert.deepEqual(await committed(b.url(), group), before, `broker ${b.id} reads the committed offsets`)
+
+    // Phase 2: a new consumer through a surviving broker picks up exactly where the commits were.
+    const phase2 = Array.from({ length: 30 }, (_, i) => `p2-${i}`)
+    await produce(c, 'jobs', phase2)
+    const handled2: Handled[] = []
+    consumer(others[0]!.url(), group, 'jobs', handled2)
+    await eventually('phase 2 handled', async () => handled2.length, (n) => n >= phase2.length, 60_000)
+    await eventually('phase 2 committed', () => committed(others[1]!.url(), group), (o) => total(o) === phase1.length + phase2.length, 30_000)
+    await sleep(500)
+    const values2 = handled2.map((h) => h.value)
+    assert.deepEqual([...values2].sort(), [...phase2].sort(), 'phase 2 exactly: no committed record again, none missing')
+    for (const h of handled2) assert.ok(h.offset >= before[`jobs-${h.partition}`]!, `${h.value} is at or after the committed offset`)
+  })
+
+  test('a member survives the coordinator SIGKILL: its heartbeats reach the new coordinator through its broker, and it keeps consuming', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'tasks')
+    const group = 'stayers'
+    const created = await api(c.any(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'tasks', partition: 0, offset: 0 }] } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    const coordinator = await coordinatorOf(c, group)
+    // The member talks to a broker that is not the coordinator: its group requests are forwarded.
+    const bootstrap = c.brokers.find((b) => b !== coordinator)!
+    const handled: Handled[] = []
+    const gc = consumer(bootstrap.url(), group, 'tasks', handled)
+    const phase1 = Array.from({ length: 15 }, (_, i) => `a-${i}`)
+    await produce(c, 'tasks', phase1)
+    await eventually('phase 1 committed', () => committed(bootstrap.url(), group), (o) => total(o) === phase1.length, 60_000)
+    const memberId = gc.memberId
+    assert.ok(memberId)
+
+    coordinator.server!.proc.kill('SIGKILL')
+    await coordinator.server!.stop()
+    coordinator.server = undefined
+    await eventually('a new coordinator', () => coordinatorOf(c, group).then((b) => b.id), (id) => id !== coordinator.id, 30_000)
+
+    const phase2 = Array.from({ length: 15 }, (_, i) => `b-${i}`)
+    await produce(c, 'tasks', phase2)
+    await eventually('phase 2 committed', () => committed(bootstrap.url(), group), (o) => total(o) === phase1.length + phase2.length, 60_000)
+    const values = handled.map((h) => h.value)
+    assert.deepEqual([...values].sort(), [...phase1, ...phase2].sort(), 'every record once')
+    assert.equal(gc.memberId, memberId, 'the same member: the new coordinator loaded it from the replicated log')
+    const described = await api(bootstrap.url(), `/v1/groups/${group}`)
+    assert.equal(described.status, 200, JSON.stringify(described.body))
+    assert.deepEqual(described.body.members.map((m: { memberId: string }) => m.memberId), [memberId])
+  })
+
+  test('any broker serves any group: requests to non-coordinators are forwarded, WebSocket commit frames reach the coordinator, bad input keeps its clear error', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'events')
+    await produce(c, 'events', ['e0', 'e1', 'e2', 'e3', 'e4', 'e5'])
+    const group = 'anywhere'
+    const join = await api(c.brokers[0]!.url(), `/v1/groups/${group}/members`, { method: 'POST', json: { topics: ['events'], sessionTimeoutMs: 30_000 } })
+    assert.equal(join.status, 200, JSON.stringify(join.body))
+    const coordinator = await coordinatorOf(c, group)
+    const [b1, b2] = c.brokers.filter((b) => b !== coordinator) as [ClusterBroker, ClusterBroker]
+
+    // Heartbeat through one non-coordinator, commit through the other: one member, one group.
+    const { memberId } = join.body
+    let epoch = join.body.memberEpoch
+    const hb = await fetch(`${b1.url()}/v1/groups/${group}/members/${memberId}/heartbeat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ memberEpoch: epoch, ownedPartitions: join.body.assignment }),
+    })
+    assert.equal(hb.status, 200)
+    assert.equal(hb.headers.get('x-edgelog-forwarded-by'), String(b1.id), 'answered by the coordinator, through b1')
+    epoch = ((await hb.json()) as { memberEpoch: number }).memberEpoch
+    const commit = await api(b2.url(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { memberId, memberEpoch: epoch, offsets: [{ topic: 'events', partition: 0, offset: 2 }] } })
+    assert.equal(commit.status, 200, JSON.stringify(commit.body))
+    for (const b of c.brokers) {
+      const d = await api(b.url(), `/v1/groups/${group}`)
+      assert.equal(d.status, 200, JSON.stringify(d.body))
+      assert.deepEqual(d.body.members.map((m: { memberId: string }) => m.memberId), [memberId], `broker ${b.id} describes the same group`)
+      assert.deepEqual(await committed(b.url(), group), { 'events-0': 2 })
+      const lag = await api(b.url(), `/v1/groups/${group}/lag`)
+      assert.equal(lag.status, 200, JSON.stringify(lag.body))
+      assert.equal(lag.body.totalLag, 6 - 2, 'lag from the leaders\' high watermarks')
+      const listed = await api(b.url(), '/v1/groups')
+      assert.deepEqual(listed.body.groups.map((g: { group: string }) => g.group), [group], `broker ${b.id} lists the group`)
+    }
+
+    // A WebSocket commit frame at a non-coordinator broker is handed to the coordinator.
+    const ws = await WsClient.open(b1.url())
+    try {
+      const ok = await ws.call({ op: 'commit', id: 'c1', group: 'socket-group', offsets: [{ topic: 'events', partition: 1, offset: 1 }] })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+      const beyond = await ws.call({ op: 'commit', id: 'c2', group: 'socket-group', offsets: [{ topic: 'events', partition: 1, offset: 999 }] })
+      assert.equal(beyond.op, 'err')
+      assert.equal(beyond.code, 'OFFSET_OUT_OF_RANGE')
+    } finally {
+      ws.ws.close()
+    }
+    for (const b of c.brokers) assert.deepEqual(await committed(b.url(), 'socket-group'), { 'events-1': 1 })
+
+    // Bad input, at a broker that is not the coordinator: the same clear errors as on one node.
+    const bad = async (path: string, init: Parameters<typeof api>[2], status: number, code: string) => {
+      const r = await api(b2.url(), path, init)
+      assert.equal(r.status, status, `${path}: ${JSON.stringify(r.body)}`)
+      assert.equal(r.body.error.code, code, path)
+    }
+    await bad('/v1/groups/bad%20group/members', { method: 'POST', json: { topics: ['events'] } }, 400, 'INVALID_REQUEST')
+    await bad(`/v1/groups/${group}/members`, { method: 'POST', json: { topics: [] } }, 400, 'INVALID_REQUEST')
+    await bad(`/v1/groups/${group}/members`, { method: 'POST', json: { topics: ['events'], extra: 1 } }, 400, 'INVALID_REQUEST')
+    await bad(`/v1/groups/${group}/members`, { method: 'POST', json: { topics: [OFFSETS] } }, 400, 'INVALID_TOPIC')
+    await bad(`/v1/groups/${group}/members/not*an*id/heartbeat`, { method: 'POST', json: { memberEpoch: 1, ownedPartitions: [] } }, 400, 'INVALID_REQUEST')
+    await bad(`/v1/groups/${group}/offsets`, { method: 'POST', json: { memberId: 'AAAAAAAAAAAAAAAAAAAAAA', memberEpoch: 1, offsets: [{ topic: 'events', partition: 0, offset: 1 }] } }, 404, 'UNKNOWN_MEMBER_ID')
+    await bad(`/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'events', partition: 2, offset: 999 }] } }, 416, 'OFFSET_OUT_OF_RANGE')
+    await bad('/v1/groups/never-used-group', { method: 'GET' }, 404, 'GROUP_ID_NOT_FOUND')
+    await bad('/v1/topics', { method: 'POST', json: { name: OFFSETS, partitions: 1 } }, 400, 'INVALID_TOPIC')
+    await bad(`/v1/topics/${OFFSETS}`, { method: 'DELETE' }, 400, 'INVALID_TOPIC')
+    await bad(`/v1/topics/${OFFSETS}/records`, { method: 'POST', json: { records: [{ value: 1 }] } }, 400, 'INVALID_TOPIC')
+  })
+})
