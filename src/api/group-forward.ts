@@ -14,6 +14,8 @@ import { passOn, type ForwardTarget } from './forward.ts'
 
 export interface GroupRouting {
   coordinatorOf(group: string, create: boolean): Promise<CoordinatorLocation>
+  /** Waits (at most `ms`) until this broker's metadata makes it the group's coordinator. */
+  awaitCoordinator(group: string, create: boolean, ms: number): Promise<void>
   /** The other live brokers (a group listing asks each for the groups it coordinates). */
   brokers(): { brokers: Array<{ nodeId: number; url: string }> }
 }
@@ -25,12 +27,18 @@ function creates(c: Context): boolean {
   return /\/members$/.test(path) || /\/offsets(\/reset)?$/.test(path)
 }
 
+/** How long a forwarded group request waits for this broker to see itself as the coordinator. */
+const FORWARDED_WAIT_MS = 5_000
+
 export function forwardToCoordinator(routing: GroupRouting, target: ForwardTarget): MiddlewareHandler {
   return async (c, next) => {
-    if (c.req.header(FORWARDED_HEADER) !== undefined) return next()
     const group = c.req.param('group')
     // A bad group id is answered by the route itself, with its clear error.
     if (!validGroup(group)) return next()
+    if (c.req.header(FORWARDED_HEADER) !== undefined) {
+      await routing.awaitCoordinator(group, creates(c), FORWARDED_WAIT_MS)
+      return next()
+    }
     const at = await routing.coordinatorOf(group, creates(c))
     if (at.kind === 'local' || at.kind === 'absent') return next()
     if (at.kind === 'unavailable') throw new EdgelogError('COORDINATOR_NOT_AVAILABLE', `the coordinator of group '${group}' is not available: ${at.message}; try again`)

@@ -343,6 +343,21 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * A request another broker forwarded here: it saw this broker as the coordinator, so this
+   * broker's own metadata is about to say so too (it polls the store on its own schedule).
+   * Waits for that, at most `ms`, so the request is served rather than answered NOT_COORDINATOR.
+   */
+  async awaitCoordinator(group: string, create: boolean, ms: number): Promise<void> {
+    const deadline = this.runtime.clock.monotonic() + ms
+    while (!this.closed && this.runtime.clock.monotonic() < deadline) {
+      const at = this.locateCoordinator(group)
+      if (at.kind === 'local' || (at.kind === 'absent' && !create)) return
+      this.agent.requestRefresh()
+      await new Promise<void>((resolve) => this.runtime.timers.setTimeout(() => resolve(), 50))
+    }
+  }
+
   private locateCoordinator(group: string): CoordinatorLocation {
     const snap = this.agent.snapshot
     const topic = snap?.topics.get(OFFSETS_TOPIC)?.value

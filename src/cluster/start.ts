@@ -75,6 +75,7 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     forward: { nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxRequestBytes: opts.maxRequestBytes, onForward: (kind) => countForward(kind) },
     brokers: () => n.brokersView(),
     coordinatorOf: (group, create) => n.coordinatorOf(group, create),
+    awaitCoordinator: (group, create, ms) => n.awaitCoordinator(group, create, ms),
     handlePositions: (req) => n.localPositions(req),
     // Routed by the broker the frame arrived at; a stale route is answered NOT_COORDINATOR here.
     handlePeerCommit: async (req) => {
