@@ -377,7 +377,8 @@ export class ClusterNode {
 
   /** Positions of a partition from its leader (a commit's bounds, lag, resets on the coordinator). */
   async leaderPositions(req: PositionsRequest): Promise<PositionsResponse> {
-    if (!this.groupPeers) return this.localPositions(req)
+    // Without a way to ask other brokers (the simulation), this replica's own view.
+    if (!this.groupPeers) return this.positionsHere(req)
     const url = this.leaderUrl(req.topic, req.partition)
     if (!url) {
       const p = this.broker.partition(req.topic, req.partition)
@@ -390,8 +391,12 @@ export class ClusterNode {
   /** Another broker asks this one, the leader, for a partition's positions. */
   async localPositions(req: PositionsRequest): Promise<PositionsResponse> {
     this.checkOpen()
+    this.broker.partition(req.topic, req.partition).role?.checkLeader()
+    return this.positionsHere(req)
+  }
+
+  private async positionsHere(req: PositionsRequest): Promise<PositionsResponse> {
     const p = this.broker.partition(req.topic, req.partition)
-    p.role?.checkLeader()
     const out: PositionsResponse = { logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset }
     if (req.timestamp !== undefined) out.offset = await this.broker.offsetForTimestamp(req.topic, req.partition, req.timestamp)
     return out

@@ -191,6 +191,11 @@ export class SimCluster {
         }))
       case 'admin.createTopic':
         return node.createTopic(payload as never)
+      case 'client.commit':
+        return node.commitOffsets(a.group, { offsets: a.offsets }).then(() => null)
+      case 'client.committed':
+        // Answered only by the coordinator: elsewhere the group is not loaded (NOT_COORDINATOR).
+        return node.broker.groups.committed(a.group)
     }
     throw new EdgelogError('INVALID_REQUEST', `no broker method ${method}`)
   }

@@ -5,6 +5,9 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { brokerName } from './cluster.ts'
 import { Scenario } from './harness.ts'
+import { settle, TOPIC } from './run.ts'
+import { EdgelogError } from '../../src/core/errors.ts'
+import { OFFSETS_TOPIC, partitionForGroup } from '../../src/groups/offsets-topic.ts'
 
 const LEASE_MS = 2000
 
@@ -216,6 +219,49 @@ describe('replication scenarios (simulated)', () => {
     assert.ok((await s.produce('i4', { idempotent: true, sequence: 4 })).ok)
     const gap = await s.produce('i6', { idempotent: true, sequence: 6, record: false })
     assert.deepEqual(gap, { ok: false, code: 'OUT_OF_ORDER_SEQUENCE_NUMBER' })
+    await s.finish()
+  })
+
+  test('an acknowledged offset commit survives a power loss of the group coordinator (offsets replicate with acks=all)', async () => {
+    const s = new Scenario({ seed: 707 })
+    await s.boot()
+    for (let i = 0; i < 6; i++) assert.ok((await s.produce(`g${i}`)).ok)
+    const group = 'sim-group'
+    const commit = (to: number, offset: number) =>
+      settle(s.cluster, s.client.call(brokerName(to), 'client.commit', { group, offsets: [{ topic: TOPIC, partition: 0, offset }] }), 20_000)
+    const committed = (to: number) => settle(s.cluster, s.client.call<Array<{ offset: number }>>(brokerName(to), 'client.committed', { group }), 5_000)
+    // The first commit creates __consumer_offsets; only the coordinator accepts it.
+    const coordinator = async (): Promise<number> => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const state = s.cluster.partitionState(OFFSETS_TOPIC, partitionForGroup(group, 8))
+        const leader = state?.leader ?? -1
+        if (leader > 0 && s.cluster.nodes.get(leader)?.broker.groups.leadsPartition(partitionForGroup(group, 8))) return leader
+        await s.wait(100)
+      }
+      assert.fail('the group has a coordinator')
+    }
+    let first: number | undefined
+    for (const id of s.cluster.brokerIds) {
+      try {
+        await commit(id, 2)
+        first = id
+        break
+      } catch (err) {
+        assert.ok(err instanceof EdgelogError && err.code === 'NOT_COORDINATOR', String(err))
+      }
+    }
+    assert.equal(first, await coordinator(), 'the broker that took the commit leads the group\'s offsets partition')
+    const state = s.cluster.partitionState(OFFSETS_TOPIC, partitionForGroup(group, 8))!
+    assert.equal(state.replicas.length, 3, 'the offsets partition has three replicas')
+    await commit(first!, 5)
+    // Power loss right after the answer: only what reached the other replicas can survive.
+    s.cluster.crash(first!, true)
+    await s.until(() => {
+      const st = s.cluster.partitionState(OFFSETS_TOPIC, partitionForGroup(group, 8))
+      return st !== undefined && st.leader > 0 && st.leader !== first && s.cluster.nodes.get(st.leader)?.broker.groups.leadsPartition(partitionForGroup(group, 8)) === true
+    }, 5 * LEASE_MS, 'a new coordinator')
+    const next = await coordinator()
+    assert.deepEqual((await committed(next)).map((o) => o.offset), [5], 'the new coordinator has the acknowledged commit')
     await s.finish()
   })
 })
