@@ -11,6 +11,7 @@ import type { ClusterConfig } from './broker-agent.ts'
 import { EtcdMetaStore } from './etcd-store.ts'
 import { forwardProduce } from './forward.ts'
 import { GroupPeers } from './group-peers.ts'
+import { validateGroupName } from '../broker/names.ts'
 import { ClusterNode } from './node.ts'
 
 export interface ClusterStartOptions {
@@ -79,7 +80,7 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     handlePositions: (req) => n.localPositions(req),
     // Routed by the broker the frame arrived at; a stale route is answered NOT_COORDINATOR here.
     handlePeerCommit: async (req) => {
-      await n.broker.groups.commit(req.group, { offsets: req.offsets })
+      await n.broker.groups.commit(validateGroupName(req.group), { offsets: req.offsets })
     },
   }
   return { node: n, api }

@@ -214,5 +214,11 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     await bad('/v1/topics', { method: 'POST', json: { name: OFFSETS, partitions: 1 } }, 400, 'INVALID_TOPIC')
     await bad(`/v1/topics/${OFFSETS}`, { method: 'DELETE' }, 400, 'INVALID_TOPIC')
     await bad(`/v1/topics/${OFFSETS}/records`, { method: 'POST', json: { records: [{ value: 1 }] } }, 400, 'INVALID_TOPIC')
+    // The coordinator's broker-to-broker routes validate what they get too.
+    await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'events', partition: -1 } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'events', partition: 0, extra: true } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'nope', partition: 0 } }, 404, 'UNKNOWN_TOPIC_OR_PARTITION')
+    await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'x', offsets: [] } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'bad group', offsets: [{ topic: 'events', partition: 0, offset: 0 }] } }, 400, 'INVALID_REQUEST')
   })
 })
