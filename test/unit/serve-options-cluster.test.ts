@@ -18,5 +18,12 @@ describe('serve options for a cluster', () => {
     assert.throws(() => parseServeOptions(['--peer-token', 'short'], {}), /--peer-token/)
     assert.throws(() => parseServeOptions(['--lease-ttl-seconds', '1'], {}), /--lease-ttl-seconds/)
     assert.throws(() => parseServeOptions(['--replica-lag-time-max-ms', '-5'], {}), /--replica-lag-time-max-ms/)
+    assert.throws(() => parseServeOptions(['--offsets-topic-replication-factor', '0'], {}), /--offsets-topic-replication-factor/)
+    assert.throws(() => parseServeOptions(['--offsets-topic-replication-factor', 'three'], {}), /--offsets-topic-replication-factor/)
+  })
+
+  test('--offsets-topic-replication-factor is unset by default (min(3, live brokers) at creation) and taken when given', () => {
+    assert.equal(parseServeOptions([], {})['offsets-topic-replication-factor'], undefined)
+    assert.equal(parseServeOptions(['--offsets-topic-replication-factor', '2'], {})['offsets-topic-replication-factor'], 2)
   })
 })
