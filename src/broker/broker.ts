@@ -663,9 +663,17 @@ export class Broker {
         fail('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} is being created in the cluster; try again`)
       },
       // One node leads every partition; in a cluster, the replica role of the offsets partition says.
+      // A leader that cannot confirm its lease (paused, cut off from etcd) answers nothing either.
       isLeader: (partition) => {
         if (!cluster) return true
-        return this.topics.get(OFFSETS_TOPIC)?.partitions[partition]?.role?.leads === true
+        const role = this.topics.get(OFFSETS_TOPIC)?.partitions[partition]?.role
+        if (!role?.leads) return false
+        try {
+          role.checkLeader()
+          return true
+        } catch {
+          return false
+        }
       },
       append: async (partition, records) => {
         this.checkOpen()

@@ -771,7 +771,8 @@ export class GroupCoordinator {
 
   /** A background operation failed: worth a log line, unless the node is just stopping. */
   private backgroundError(err: unknown): void {
-    if (err instanceof EdgelogError && err.code === 'SHUTTING_DOWN') return
+    // Stopping, or the group moved to another coordinator (which runs its own timers).
+    if (err instanceof EdgelogError && (err.code === 'SHUTTING_DOWN' || err.code === 'NOT_COORDINATOR')) return
     this.logError(err)
   }
 

@@ -192,7 +192,11 @@ export class SimCluster {
       case 'admin.createTopic':
         return node.createTopic(payload as never)
       case 'client.commit':
-        return node.commitOffsets(a.group, { offsets: a.offsets }).then(() => null)
+        return node.commitOffsets(a.group, { offsets: a.offsets, ...(a.memberId ? { memberId: a.memberId, memberEpoch: a.memberEpoch } : {}) }).then(() => null)
+      case 'client.join':
+        return node.broker.groups.join(a.group, { topics: a.topics, sessionTimeoutMs: a.sessionTimeoutMs })
+      case 'client.describeGroup':
+        return node.broker.groups.describe(a.group)
       case 'client.committed':
         // Answered only by the coordinator: elsewhere the group is not loaded (NOT_COORDINATOR).
         return node.broker.groups.committed(a.group)

@@ -264,4 +264,37 @@ describe('replication scenarios (simulated)', () => {
     assert.deepEqual((await committed(next)).map((o) => o.offset), [5], 'the new coordinator has the acknowledged commit')
     await s.finish()
   })
+
+  test('zombie group coordinator after a pause: it acknowledges no commit, and the group moves with its members and offsets', async () => {
+    const s = new Scenario({ seed: 808 })
+    await s.boot()
+    for (let i = 0; i < 6; i++) assert.ok((await s.produce(`z${i}`)).ok)
+    const group = 'zombie-group'
+    const p = partitionForGroup(group, 8)
+    const call = <T>(to: number, method: string, payload: unknown) => settle(s.cluster, s.client.call<T>(brokerName(to), method, payload), 20_000)
+    let member: { memberId: string; memberEpoch: number } | undefined
+    const commit = (to: number, offset: number) => call(to, 'client.commit', { group, offsets: [{ topic: TOPIC, partition: 0, offset }], ...member })
+    const leads = (id: number) => s.cluster.nodes.get(id)?.broker.groups.leadsPartition(p) === true
+    // Any broker creates __consumer_offsets on the first commit; then find its leader.
+    await commit(s.leader, 1).catch(() => undefined)
+    await s.until(() => { const st = s.cluster.partitionState(OFFSETS_TOPIC, p); return st !== undefined && st.leader > 0 && leads(st.leader) }, 10_000, 'the group has a coordinator')
+    const old = s.cluster.partitionState(OFFSETS_TOPIC, p)!.leader
+    const joined = await call<{ memberId: string; memberEpoch: number }>(old, 'client.join', { group, topics: [TOPIC], sessionTimeoutMs: 60_000 })
+    member = { memberId: joined.memberId, memberEpoch: joined.memberEpoch }
+    await commit(old, 3)
+    s.cluster.pause(old)
+    await s.until(() => { const st = s.cluster.partitionState(OFFSETS_TOPIC, p); return st !== undefined && st.leader > 0 && st.leader !== old && leads(st.leader) }, 5 * LEASE_MS, 'a new coordinator while the old one is paused')
+    const next = s.cluster.partitionState(OFFSETS_TOPIC, p)!.leader
+    await commit(next, 4)
+    // A commit reaches the paused coordinator; it answers once it wakes up, past its lease.
+    const atZombie = commit(old, 6).then(() => 'ok', (err) => (err instanceof EdgelogError ? err.code : String(err)))
+    await s.wait(100)
+    s.cluster.resume(old)
+    assert.notEqual(await atZombie, 'ok', 'the zombie coordinator acknowledged a commit')
+    const described = await call<{ members: Array<{ memberId: string; memberEpoch: number }> }>(next, 'client.describeGroup', { group })
+    assert.deepEqual(described.members.map((m) => [m.memberId, m.memberEpoch]), [[joined.memberId, joined.memberEpoch]], 'the member moved with the group')
+    await s.until(() => !leads(old), 10_000, 'the old coordinator dropped the group')
+    assert.deepEqual((await call<Array<{ offset: number }>>(next, 'client.committed', { group })).map((o) => o.offset), [4])
+    await s.finish()
+  })
 })
