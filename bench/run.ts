@@ -6,7 +6,7 @@ import { benchWs } from './ws.ts'
 import { benchEdgeDrain, benchEdgeLatency } from './edge.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
 import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
-import { benchClusterProduce } from './cluster.ts'
+import { benchClusterCommits, benchClusterProduce } from './cluster.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -97,6 +97,12 @@ if (!only || only === 'cluster') {
     for (const [inFlight, recordsPerRequest] of [[1, 1], [8, 100]] as const) rows.push(...(await benchClusterProduce({ fsync, seconds: 5, inFlight, recordsPerRequest })))
   }
   console.table(rows.map((r) => ({ case: r.case, requests: r.requests, 'records/s': fmt(r.recordsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2) })))
+}
+
+if (!only || only === 'groups-cluster') {
+  console.log('\n## Consumer groups in a cluster: member commits to a replicated __consumer_offsets (acks=all)')
+  const rows = [...(await benchClusterCommits({ fsync: 'batch', seconds: 5, members: 16 })), ...(await benchClusterCommits({ fsync: 'always', seconds: 5, members: 16 }))]
+  console.table(rows.map((r) => ({ case: r.case, commits: r.commits, 'commits/s': fmt(r.commitsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2) })))
 }
 
 if (!only || only === 'edge') {

@@ -12,8 +12,15 @@ import { api, describe as describeTopic, eventually, sleep, startCluster, type C
 
 let cluster: TestCluster | undefined
 const consumers: GroupConsumer[] = []
-afterEach(async () => {
+afterEach(async (t) => {
   for (const c of consumers.splice(0)) await c.abort().catch(() => {})
+  // A broker that died on its own is a bug worth its last words.
+  for (const b of cluster?.brokers ?? []) {
+    const proc = b.server?.proc
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
+      console.error(`broker ${b.id} exited (${proc.exitCode ?? proc.signalCode}) during "${(t as { name?: string }).name}":\n${b.server!.output().slice(-4000)}`)
+    }
+  }
   await cluster?.stop()
   cluster = undefined
 })
