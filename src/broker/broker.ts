@@ -23,6 +23,9 @@ import { cleanerPolicy, effectiveConfig, validateConfigDeletes, validateTopicCon
 
 export type Acks = '0' | '1' | 'all'
 
+/** Partitions whose leader's log end the group coordinator remembers (commit bounds). */
+const MAX_KNOWN_LOG_ENDS = 10_000
+
 export interface BrokerOptions {
   nodeId: number
   fsync: FsyncPolicy
@@ -639,6 +642,8 @@ export class Broker {
     const localPositions = (p: Partition): Positions => ({ logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset })
     /** In a cluster, a partition this broker does not lead is asked of its leader. */
     const remote = (p: Partition) => cluster !== undefined && p.role !== undefined && !p.role.leads
+    /** Log ends other brokers answered, per partition (bounded; the oldest entry goes first). */
+    const knownLogEnds = new Map<string, number>()
     return {
       runtime: this.runtime,
       partitionCount: (topic) => userTopic(topic)?.partitions.length,
@@ -649,6 +654,19 @@ export class Broker {
         if (!remote(p)) return localPositions(p)
         const { logStartOffset, highWatermark, logEndOffset } = await cluster!.remotePositions(topic, partition)
         return { logStartOffset, highWatermark, logEndOffset }
+      },
+      logEndOffset: async (topic, partition, offset) => {
+        if (isInternalTopic(topic)) fail('UNKNOWN_TOPIC_OR_PARTITION', `'${topic}' is an internal topic`)
+        const p = this.partition(topic, partition)
+        if (!remote(p)) return p.log.logEndOffset
+        // Most commits are below a log end already seen: no request to the leader for those.
+        const key = `${p.topic}/${p.index}/${this.topics.get(topic)!.record.topicId}`
+        const known = knownLogEnds.get(key)
+        if (known !== undefined && offset <= known) return known
+        const { logEndOffset } = await cluster!.remotePositions(topic, partition)
+        if (knownLogEnds.size >= MAX_KNOWN_LOG_ENDS && !knownLogEnds.has(key)) knownLogEnds.delete(knownLogEnds.keys().next().value!)
+        knownLogEnds.set(key, Math.max(logEndOffset, known ?? 0))
+        return logEndOffset
       },
       offsetForTimestamp: async (topic, partition, ts) => {
         const p = this.partition(topic, partition)

@@ -36,6 +36,12 @@ export interface GroupHost {
    * broker may lead it); throws UNKNOWN_TOPIC_OR_PARTITION.
    */
   positions(topic: string, partition: number): Promise<Positions>
+  /**
+   * A log end offset of the partition that is at least `offset` if one is known (a commit's
+   * bound: the log end only moves forward, except for an unacknowledged suffix a failover
+   * truncates), else the current one; throws UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  logEndOffset(topic: string, partition: number, offset: number): Promise<number>
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number | null>
   /** Partitions of the offsets topic; creates the topic when asked to and it is missing. */
   offsetsTopicPartitions(create: boolean): number | undefined
@@ -273,9 +279,9 @@ export class GroupCoordinator {
     // The coordinator first: a commit sent to the wrong broker fails before any lookup.
     this.coordinatorPartition(groupId, false)
     for (const o of req.offsets) {
-      const pos = await this.host.positions(o.topic, o.partition)
-      if (o.offset > pos.logEndOffset) {
-        fail('OFFSET_OUT_OF_RANGE', `offset ${o.offset} is beyond the end (${pos.logEndOffset}) of ${o.topic}-${o.partition}`)
+      const end = await this.host.logEndOffset(o.topic, o.partition, o.offset)
+      if (o.offset > end) {
+        fail('OFFSET_OUT_OF_RANGE', `offset ${o.offset} is beyond the end (${end}) of ${o.topic}-${o.partition}`)
       }
       values.push({
         tp: tpKey(o.topic, o.partition),
