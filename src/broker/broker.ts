@@ -318,6 +318,8 @@ export class Broker {
       this.dropTopic(topic)
       throw err
     }
+    // Groups this broker coordinates that wait for the topic get its partitions now.
+    if (!isInternalTopic(record.name)) this.groups.onTopicCreated(record.name)
   }
 
   /** Cluster mode: the topic is gone from the cluster metadata. */

@@ -189,7 +189,21 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
       assert.equal(lag.body.totalLag, 6 - 2, 'lag from the leaders\' high watermarks')
       const listed = await api(b.url(), '/v1/groups')
       assert.deepEqual(listed.body.groups.map((g: { group: string }) => g.group), [group], `broker ${b.id} lists the group`)
+      assert.equal(listed.body.unavailableBrokers, undefined)
     }
+
+    // A group subscribed to a topic that does not exist yet gets its partitions once it is created.
+    const waiting = await api(b1.url(), '/v1/groups/waiting/members', { method: 'POST', json: { topics: ['later'], sessionTimeoutMs: 30_000 } })
+    assert.equal(waiting.status, 200, JSON.stringify(waiting.body))
+    assert.deepEqual(waiting.body.assignment, [])
+    await createTopic(c, 'later')
+    let w = { memberEpoch: waiting.body.memberEpoch as number, assignment: waiting.body.assignment as unknown[] }
+    await eventually('the waiting member is assigned the new topic', async () => {
+      const r = await api(b2.url(), `/v1/groups/waiting/members/${waiting.body.memberId}/heartbeat`, { method: 'POST', json: { memberEpoch: w.memberEpoch, ownedPartitions: w.assignment } })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      w = r.body
+      return w.assignment
+    }, (a) => JSON.stringify(a) === JSON.stringify([{ topic: 'later', partitions: [0, 1, 2] }]), 20_000)
 
     // A WebSocket commit frame at a non-coordinator broker is handed to the coordinator.
     const ws = await WsClient.open(b1.url())
