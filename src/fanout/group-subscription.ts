@@ -113,7 +113,7 @@ export class GroupSubscription implements CursorOwner {
     this.memberId = undefined
     if (memberId !== undefined) {
       this.coordinator.leave(this.spec.group, memberId).catch((err) => {
-        if (!(err instanceof EdgelogError && (err.code === 'UNKNOWN_MEMBER_ID' || err.code === 'SHUTTING_DOWN'))) this.session.hub.logError(err)
+        if (!(err instanceof EdgelogError && (err.code === 'UNKNOWN_MEMBER_ID' || err.code === 'SHUTTING_DOWN' || err.code === 'NOT_COORDINATOR'))) this.session.hub.logError(err)
       })
     }
   }
@@ -231,7 +231,10 @@ export class GroupSubscription implements CursorOwner {
       this.start(true).catch((e) => this.end(e))
       return
     }
-    if (code === 'FENCED_INSTANCE_ID') return this.end(err)
+    // The group moved to another coordinator (a cluster failover): this node no longer speaks for
+    // it, so the socket stops delivering at once (the new coordinator reassigns the partitions
+    // after this member's session timeout) and the client subscribes again, at the coordinator.
+    if (code === 'FENCED_INSTANCE_ID' || code === 'NOT_COORDINATOR') return this.end(err)
     // Anything else (the node draining, a storage error) is tried again at the next interval.
     if (code !== 'SHUTTING_DOWN') this.session.hub.logError(err)
     this.scheduleHeartbeat(this.heartbeatIntervalMs)

@@ -45,8 +45,8 @@ async function produce(c: TestCluster, topic: string, values: string[]) {
 }
 
 /** The broker that coordinates `group`: the leader of its partition of `__consumer_offsets`. */
-async function coordinatorOf(c: TestCluster, group: string): Promise<ClusterBroker> {
-  const ps = await eventually(`${OFFSETS} has leaders`, () => describeTopic(c.any(), OFFSETS), (ps) => ps.length > 0 && ps.every((p) => p.leader > 0))
+async function coordinatorOf(c: TestCluster, group: string, via = c.any()): Promise<ClusterBroker> {
+  const ps = await eventually(`${OFFSETS} has leaders`, () => describeTopic(via, OFFSETS), (ps) => ps.length > 0 && ps.every((p) => p.leader > 0))
   return c.brokers[ps[partitionForGroup(group, ps.length)]!.leader - 1]!
 }
 
@@ -241,5 +241,36 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'nope', partition: 0 } }, 404, 'UNKNOWN_TOPIC_OR_PARTITION')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'x', offsets: [] } }, 400, 'INVALID_REQUEST')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'bad group', offsets: [{ topic: 'events', partition: 0, offset: 0 }] } }, 400, 'INVALID_REQUEST')
+  })
+
+  test('a socket member at a coordinator that lost its group (paused past its lease) stops delivering and is told NOT_COORDINATOR', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'live')
+    const group = 'sockets'
+    const created = await api(c.any(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'live', partition: 0, offset: 0 }] } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    const coordinator = await coordinatorOf(c, group)
+    const ws = await WsClient.open(coordinator.url())
+    try {
+      const ok = await ws.call({ op: 'sub', id: 's1', topic: 'live', group, from: 'earliest', sessionTimeoutMs: 20_000 })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+      await ws.next((f) => f.op === 'assign' && f.sub === 's1' && f.partitions.length === PARTITIONS)
+      const other = c.brokers.find((b) => b !== coordinator)!.url()
+      coordinator.server!.proc.kill('SIGSTOP')
+      await eventually('a new coordinator while the old one is paused', () => coordinatorOf(c, group, other).then((b) => b.id), (id) => id !== coordinator.id, 30_000)
+      coordinator.server!.proc.kill('SIGCONT')
+      const err = await ws.next((f) => f.op === 'err' && f.id === 's1', 30_000)
+      assert.equal(err.code, 'NOT_COORDINATOR')
+      const from = ws.frames.length
+      for (const [i, value] of ['after-0', 'after-1', 'after-2'].entries()) {
+        const r = await api(other, '/v1/topics/live/records?acks=all', { method: 'POST', json: { records: [{ value, partition: i }] } })
+        assert.equal(r.status, 200, JSON.stringify(r.body))
+      }
+      await sleep(1000)
+      assert.deepEqual(ws.frames.slice(from).filter((f) => f.sub === 's1'), [], 'nothing delivered for the group after it moved')
+    } finally {
+      ws.ws.close()
+    }
   })
 })
