@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { GroupConsumer } from '../../src/client/group-consumer.ts'
 import { partitionForGroup } from '../../src/groups/offsets-topic.ts'
 import { WsClient } from '../helpers/ws.ts'
+import { claims, hs256 } from '../helpers/jwt.ts'
 import { api, describe as describeTopic, eventually, sleep, startCluster, type ClusterBroker, type TestCluster } from './helpers.ts'
 
 let cluster: TestCluster | undefined
@@ -272,5 +273,63 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     } finally {
       ws.ws.close()
     }
+  })
+
+  test('with authentication: a forwarded group request is checked by the coordinator with the caller\'s token; commit frames and positions travel with the peer token', async () => {
+    const secret = 'groups-cluster-secret-0123456789'
+    const peer = 'peer-token-0123456789abcdef'
+    cluster = await startCluster(3, ['--jwt-secret', secret, '--peer-token', peer])
+    const c = cluster
+    const admin = { authorization: `Bearer ${await hs256(secret, claims({ sub: 'admin', acl: { admin: true } }))}` }
+    const worker = { authorization: `Bearer ${await hs256(secret, claims({ sub: 'worker', acl: { consume: ['secured'], groups: ['team-*'] } }))}` }
+    const created = await api(c.any(), '/v1/topics', { method: 'POST', headers: admin, json: { name: 'secured', partitions: PARTITIONS, replicationFactor: 3 } })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    await eventually('a full ISR', () => api(c.any(), '/v1/topics/secured', { headers: admin }).then((r) => r.body.partitions as Array<{ isr: number[]; leader: number }>), (ps) => ps.every((p) => p.leader > 0 && p.isr.length === 3))
+    for (let i = 0; i < PARTITIONS; i++) {
+      // The partition's route (forwarded whole, token included); a topic-wide produce at a
+      // non-leader is passed on without the caller's token (see the README's cluster notes).
+      const r = await api(c.any(), `/v1/topics/secured/partitions/${i}/records?acks=all`, { method: 'POST', headers: admin, json: { records: [{ value: i }] } })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+    }
+    const join = await api(c.brokers[0]!.url(), '/v1/groups/team-a/members', { method: 'POST', headers: worker, json: { topics: ['secured'] } })
+    assert.equal(join.status, 200, JSON.stringify(join.body))
+    const offsets = await eventually(`${OFFSETS} has leaders`, () => api(c.any(), `/v1/topics/${OFFSETS}`, { headers: admin }).then((r) => r.body.partitions as Array<{ leader: number }>), (ps) => ps.every((p) => p.leader > 0))
+    const coordinatorId = offsets[partitionForGroup('team-a', offsets.length)]!.leader
+    const b = c.brokers.find((x) => x.id !== coordinatorId)!
+
+    const hb = await fetch(`${b.url()}/v1/groups/team-a/members/${join.body.memberId}/heartbeat`, {
+      method: 'POST',
+      headers: { ...worker, 'content-type': 'application/json' },
+      body: JSON.stringify({ memberEpoch: join.body.memberEpoch, ownedPartitions: join.body.assignment }),
+    })
+    assert.equal(hb.status, 200, await hb.clone().text())
+    assert.equal(hb.headers.get('x-edgelog-forwarded-by'), String(b.id))
+    const epoch = ((await hb.json()) as { memberEpoch: number }).memberEpoch
+    const commit = (headers: Record<string, string>, group = 'team-a') =>
+      api(b.url(), `/v1/groups/${group}/offsets`, { method: 'POST', headers, json: { memberId: join.body.memberId, memberEpoch: epoch, offsets: [{ topic: 'secured', partition: 0, offset: 1 }] } })
+    assert.equal((await commit(worker)).status, 200)
+    const anonymous = await commit({})
+    assert.equal(anonymous.status, 401, JSON.stringify(anonymous.body))
+    const otherGroup = await commit(worker, 'other')
+    assert.equal(otherGroup.status, 403, JSON.stringify(otherGroup.body))
+    assert.equal(otherGroup.body.error.code, 'GROUP_AUTHORIZATION_FAILED')
+
+    const ws = await WsClient.open(b.url(), worker)
+    try {
+      const ok = await ws.call({ op: 'commit', id: 'c1', group: 'team-b', offsets: [{ topic: 'secured', partition: 1, offset: 1 }] })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+    } finally {
+      ws.ws.close()
+    }
+    const read = await api(coordinatorId === 1 ? c.brokers[1]!.url() : c.brokers[0]!.url(), '/v1/groups/team-b/offsets', { headers: worker })
+    assert.deepEqual(read.body.offsets.map((o: { partition: number; offset: number }) => [o.partition, o.offset]), [[1, 1]])
+    const listed = await api(b.url(), '/v1/groups', { headers: worker })
+    assert.deepEqual(listed.body.groups.map((g: { group: string }) => g.group), ['team-a', 'team-b'])
+
+    // Broker-to-broker group routes want the peer token, not a client's.
+    const positions = await api(b.url(), '/internal/v1/groups/positions', { method: 'POST', headers: worker, json: { topic: 'secured', partition: 0 } })
+    assert.equal(positions.status, 401, JSON.stringify(positions.body))
+    const peerCommit = await api(b.url(), '/internal/v1/groups/commit', { method: 'POST', json: { group: 'team-c', offsets: [{ topic: 'secured', partition: 0, offset: 1 }] } })
+    assert.equal(peerCommit.status, 401, JSON.stringify(peerCommit.body))
   })
 })
