@@ -193,6 +193,14 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
       assert.equal(listed.body.unavailableBrokers, undefined)
     }
 
+    // The offsets topic's min.insync.replicas is Kafka's default (1); an operator may raise it.
+    const altered = await api(b1.url(), `/v1/topics/${OFFSETS}/config`, { method: 'PATCH', json: { set: { 'min.insync.replicas': '2' } } })
+    assert.equal(altered.status, 200, JSON.stringify(altered.body))
+    await eventually('every broker has the new config', async () => Promise.all(c.brokers.map((b) => api(b.url(), `/v1/topics/${OFFSETS}`).then((r) => r.body.config['min.insync.replicas']))), (v) => v.every((x) => x === '2'))
+    const afterAlter = await api(b2.url(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { memberId, memberEpoch: epoch, offsets: [{ topic: 'events', partition: 0, offset: 1 }] } })
+    assert.equal(afterAlter.status, 200, JSON.stringify(afterAlter.body))
+    assert.deepEqual(await committed(b1.url(), group), { 'events-0': 1 })
+
     // A group subscribed to a topic that does not exist yet gets its partitions once it is created.
     const waiting = await api(b1.url(), '/v1/groups/waiting/members', { method: 'POST', json: { topics: ['later'], sessionTimeoutMs: 30_000 } })
     assert.equal(waiting.status, 200, JSON.stringify(waiting.body))
