@@ -160,6 +160,10 @@ export class EdgeRelay implements FanoutNode {
     return this.edge.produce(topic, records, acks)
   }
 
+  checkProducerOwner(producerId: number, principal: string, anyOwner: boolean): void {
+    this.edge.checkProducerOwner(producerId, principal, anyOwner)
+  }
+
   produceIdempotent(topic: string, partition: number, records: NewRecord[], acks: Acks, producer: ProducerId) {
     return this.edge.produceIdempotent(topic, partition, records, acks, producer)
   }
