@@ -20,6 +20,7 @@ import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import type { EdgeNode } from './edge-node.ts'
 import type { TopicMeta } from './edge-store.ts'
+import { credentialRefused, serverError } from './errors.ts'
 import { OutboxFullError } from './outbox.ts'
 import { proxyToUpstream } from './proxy.ts'
 
@@ -124,7 +125,7 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
       const listing = await edge.upstream.call((http) => http.listTopics(), { idempotent: true })
       return c.json({ ...listing, topics: visible(listing.topics) })
     } catch (err) {
-      if (!unreachable(err)) return upstreamError(err)
+      if (!unreachable(err) && !credentialRefused(err)) return upstreamError(err)
       return c.json({ topics: visible(edge.metadata.list().map((t) => ({ name: t.name, partitions: t.partitions }))), source: 'edge-cache' })
     }
   })
@@ -135,7 +136,7 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
       edge.metadata.learn(name, description)
       return c.json(description)
     } catch (err) {
-      if (!unreachable(err)) return upstreamError(err)
+      if (!unreachable(err) && !credentialRefused(err)) return upstreamError(err)
       const known = edge.metadata.get(name)
       if (!known) return upstreamError(err)
       return c.json(cachedDescription(known))
@@ -187,6 +188,10 @@ export function unreachable(err: unknown): boolean {
 /** An upstream's error answer, passed on as it came. */
 export function upstreamError(err: unknown): Response {
   if (!isEdgelogError(err)) throw err
+  if (credentialRefused(err)) {
+    const e = serverError(err)
+    return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status, headers: { 'retry-after': '5' } })
+  }
   const status = err.status >= 400 ? err.status : err.code === 'REQUEST_TIMED_OUT' ? 408 : 503
   return Response.json({ error: { code: err.code, message: err.message } }, { status })
 }

@@ -7,14 +7,7 @@ import { EdgelogError as ClientError, isEdgelogError } from '../client/errors.ts
 import { webSocketUrl } from '../client/index.ts'
 import type { Runtime } from '../core/clock.ts'
 import type { UpstreamCredential } from './upstream-credential.ts'
-
-/** Answers meaning the region did not accept this edge's credential (401), or not for this (403). */
-export const CREDENTIAL_REFUSED: ReadonlySet<string> = new Set([
-  'UNAUTHORIZED',
-  'TOPIC_AUTHORIZATION_FAILED',
-  'GROUP_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-])
+import { CREDENTIAL_REFUSED } from './errors.ts'
 
 /** Answers after which another upstream may do better (the request may be sent there again only if it is idempotent). */
 const MOVE_ON: ReadonlySet<string> = new Set(['NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'NOT_LEADER_OR_FOLLOWER', 'SHUTTING_DOWN'])
