@@ -210,6 +210,32 @@ describe('an edge in front of an authenticated region', () => {
   })
 })
 
+describe('browser subscribe tokens at an edge', () => {
+  test("a backend mints a token at the edge that the edge's SSE and WebSocket accept, for that topic only", async () => {
+    const backend = await hs256(SECRET, claims({ sub: 'backend', acl: { mint: ['scores'] } }))
+    const minted = await call(edge.url, 'POST', '/v1/tokens/subscribe', backend, { topic: 'scores', ttlSeconds: 60, subject: 'user-42' })
+    assert.equal(minted.status, 201, JSON.stringify(minted.body))
+    const browser = minted.body.token as string
+    const ws = await WsClient.open(edge.url, undefined, `?token=${encodeURIComponent(browser)}`)
+    try {
+      assert.equal((await ws.call({ op: 'sub', id: 's', topic: 'scores', from: 'earliest' })).op, 'ok')
+      assert.equal((await ws.call({ op: 'sub', id: 'o', topic: 'orders.eu' })).code, 'TOPIC_AUTHORIZATION_FAILED')
+    } finally {
+      ws.close()
+    }
+    const sse = await SseClient.open(`${edge.url}/v1/topics/scores/sse?from=earliest&token=${encodeURIComponent(browser)}`)
+    assert.equal(sse.status, 200, sse.body)
+    await sse.waitFor(() => sse.records().length >= 1, 20_000)
+    sse.close()
+    const other = await SseClient.open(`${edge.url}/v1/topics/orders.eu/sse?token=${encodeURIComponent(browser)}`)
+    assert.equal(other.status, 403)
+    const produce = await call(edge.url, 'POST', '/v1/topics/scores/records', browser, { records: [{ value: 'x' }] })
+    assert.equal(produce.status, 403)
+    const mintMore = await call(edge.url, 'POST', '/v1/tokens/subscribe', backend, { topic: 'orders.eu' })
+    assert.equal(mintMore.status, 403)
+  })
+})
+
 describe('an edge whose upstream credential the region refuses', () => {
   test('keeps the records in its outbox, says so in /readyz, /metrics and its log, and ships them all exactly once after a restart with the right token', async () => {
     const wrong = await hs256(OTHER_SECRET, claims({ sub: 'edge-eu', acl: EDGE_ACL }))
@@ -227,6 +253,17 @@ describe('an edge whose upstream credential the region refuses', () => {
       const list = await call(bad.url, 'GET', '/v1/topics', tok.alice)
       assert.equal(list.status, 200, 'the list falls back to what the edge learned (nothing yet)')
       assert.equal(list.body.source, 'edge-cache')
+      const described = await call(bad.url, 'GET', '/v1/topics/orders.eu', tok.alice)
+      assert.equal(described.status, 503, JSON.stringify(described.body))
+      assert.match(described.body.error.message, /the region refused this edge's credential/)
+      const ws = await WsClient.open(bad.url, undefined, `?token=${encodeURIComponent(tok.alice)}`)
+      try {
+        const sub = await ws.call({ op: 'sub', id: 's', topic: 'orders.eu', from: 'earliest' })
+        assert.equal(sub.op, 'err', JSON.stringify(sub))
+        assert.equal(sub.code, 'NETWORK_EXCEPTION', JSON.stringify(sub))
+      } finally {
+        ws.close()
+      }
       await bad.stop('SIGTERM')
 
       // Restart it after it learned the topic with a good token, then give it the wrong one.
