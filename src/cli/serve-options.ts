@@ -191,7 +191,9 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
   if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
   if (flags.role === undefined && env.EDGELOG_ROLE) flags.role = env.EDGELOG_ROLE
-  if (flags['upstream-token'] === undefined && flags['upstream-token-file'] === undefined && env.EDGELOG_UPSTREAM_TOKEN) {
+  // Only an edge reads its upstream token from the environment: a broker started in the same
+  // environment is not refused for a secret meant for an edge (the flag on a broker is).
+  if (flags.role === 'edge' && flags['upstream-token'] === undefined && flags['upstream-token-file'] === undefined && env.EDGELOG_UPSTREAM_TOKEN) {
     flags['upstream-token'] = env.EDGELOG_UPSTREAM_TOKEN
   }
   if (flags.upstream === undefined && env.EDGELOG_UPSTREAM) flags.upstream = env.EDGELOG_UPSTREAM.split(',').map((u) => u.trim()).filter(Boolean)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseServeOptions } from '../../src/cli/serve-options.ts'
 import { startEdge, startRegion, waitUntil, type Region } from '../helpers/edge.ts'
 import { claims, hs256, nowSec } from '../helpers/jwt.ts'
 import { BUN, ROOT, removeDir, tempDir, type TestServer } from '../helpers/server.ts'
@@ -373,6 +374,13 @@ describe('bad edge security flags stop the edge before it serves (exit 2)', () =
       assert.match(r.out, message)
       assert.ok(!r.out.includes('not-a-jwt-secret-value') && !r.out.includes(tok.edge!), 'the error never repeats the token')
     }
+  })
+
+  test('EDGELOG_UPSTREAM_TOKEN is read by an edge only: a broker in the same environment ignores it', () => {
+    const env = { EDGELOG_UPSTREAM_TOKEN: tok.edge! }
+    assert.equal(parseServeOptions(['--port', '0'], env)['upstream-token'], undefined)
+    assert.equal(parseServeOptions(['--role', 'edge', '--upstream', 'http://127.0.0.1:9'], env)['upstream-token'], tok.edge)
+    assert.equal(parseServeOptions(['--upstream', 'http://127.0.0.1:9'], { ...env, EDGELOG_ROLE: 'edge' })['upstream-token'], tok.edge)
   })
 
   test('a token file is read (and a good one starts the edge)', async () => {
