@@ -211,6 +211,25 @@ describe('an edge in front of an authenticated region', () => {
   })
 })
 
+describe('quotas at an edge', () => {
+  test('the request quota answers 429 THROTTLED with Retry-After, counted as on a broker', async () => {
+    const q = await startEdge(region.upstream, [...edgeArgs(tok.edge!), '--quota-requests-per-sec', '3'])
+    try {
+      const answers = []
+      for (let i = 0; i < 20; i++) answers.push(await call(q.url, 'GET', '/v1/brokers', tok.alice))
+      const throttled = answers.filter((a) => a.status === 429)
+      assert.ok(throttled.length > 0, `some of 20 requests in a burst of 3/s are refused: ${answers.map((a) => a.status).join(',')}`)
+      assert.equal(throttled[0]!.body.error.code, 'THROTTLED')
+      assert.match(throttled[0]!.headers.get('retry-after') ?? '', /^\d+$/)
+      await new Promise((r) => setTimeout(r, 1500))
+      assert.ok((await metricValue(q.url, 'edgelog_throttled_requests_total{reason="requests"}')) >= throttled.length)
+    } finally {
+      await q.stop('SIGKILL')
+      removeDir(q.dataDir)
+    }
+  })
+})
+
 describe('browser subscribe tokens at an edge', () => {
   test("a backend mints a token at the edge that the edge's SSE and WebSocket accept, for that topic only", async () => {
     const backend = await hs256(SECRET, claims({ sub: 'backend', acl: { mint: ['scores'] } }))
