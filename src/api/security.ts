@@ -61,11 +61,11 @@ export class SecurityGate {
   private readonly denied
 
   constructor(
-    private readonly broker: GateHost,
+    private readonly host: GateHost,
     readonly options: SecurityOptions = {},
   ) {
-    this.authFailures = broker.metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401 UNAUTHORIZED, by reason')
-    this.denied = broker.metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
+    this.authFailures = host.metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401 UNAUTHORIZED, by reason')
+    this.denied = host.metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
   }
 
   /** Something to check: without authentication and quotas, requests go straight through. */
@@ -185,7 +185,7 @@ export class SecurityGate {
    */
   countRefusal(err: unknown): void {
     if (err instanceof AuthenticationError) this.authFailures.inc({ reason: err.reason })
-    else if (err instanceof ThrottledError) this.broker.countThrottled(err.quota)
+    else if (err instanceof ThrottledError) this.host.countThrottled(err.quota)
     else if (err instanceof EdgelogError) {
       if (err.code === 'TOPIC_AUTHORIZATION_FAILED') this.denied.inc({ resource: 'topic' })
       else if (err.code === 'GROUP_AUTHORIZATION_FAILED') this.denied.inc({ resource: 'group' })

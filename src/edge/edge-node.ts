@@ -330,7 +330,7 @@ export class EdgeNode implements ShipperHost {
    */
   private credentialRefused(code: string, message: string, first: boolean): void {
     this.credentialRefusals.inc({ code })
-    const what = this.credential ? `this edge's --upstream-token (sub ${JSON.stringify(this.credential.subject)})` : 'this edge, which has no --upstream-token,'
+    const what = this.credential ? `this edge's --upstream-token (sub ${JSON.stringify(this.credential.subject)})` : "this edge's requests (it has no --upstream-token)"
     if (code === 'UNAUTHORIZED') {
       if (first) {
         this.options.logError(

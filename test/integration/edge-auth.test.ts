@@ -328,6 +328,54 @@ describe('an edge whose upstream credential the region refuses', () => {
   })
 })
 
+describe('an edge with a missing, expired or insufficient upstream credential', () => {
+  test('no --upstream-token, or an expired one: logged at start or on the first refusal, and /readyz says why', async () => {
+    const expired = await hs256(SECRET, claims({ sub: 'edge-eu', iat: nowSec() - 7200, exp: nowSec() - 3600, acl: EDGE_ACL }))
+    for (const [args, startLog] of [
+      [['--jwt-secret', SECRET], /no --upstream-token: this edge sends no credential to its region/],
+      [['--jwt-secret', SECRET, '--upstream-token', expired], /the --upstream-token expired \d+ s ago/],
+    ] as const) {
+      const e = await startEdge(region.upstream, [...args])
+      try {
+        assert.match(e.output(), startLog)
+        await waitUntil('/readyz reports the refused credential', async () => {
+          const r = await call(e.url, 'GET', '/readyz')
+          return r.status === 503 && /credential/.test(r.body.reason)
+        })
+        assert.equal(await metricValue(e.url, 'edgelog_edge_upstream_credential_refused'), 1)
+        assert.match(e.output(), /the region refused this edge/)
+      } finally {
+        await e.stop('SIGKILL')
+        removeDir(e.dataDir)
+      }
+    }
+  })
+
+  test('a token without the produce grant: records wait in the outbox, the 403 is counted and logged, and a restart with the right token ships them once', async () => {
+    const consumeOnly = await hs256(SECRET, claims({ sub: 'edge-eu', acl: { consume: ['orders.*'] } }))
+    const dataDir = tempDir('edgelog-edge-grant-')
+    let e: TestServer | undefined = await startEdge(region.upstream, edgeArgs(consumeOnly), dataDir)
+    try {
+      const start = (await regionValues('orders.eu')).length
+      await waitUntil('the edge learned orders.eu', async () => (await call(e!.url, 'GET', '/v1/topics', tok.alice)).body.topics.some((t: { name: string }) => t.name === 'orders.eu'))
+      const r = await call(e.url, 'POST', '/v1/topics/orders.eu/records?acks=1', tok.alice, { records: [{ value: 'g1' }, { value: 'g2' }, { value: 'g3' }] })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      await waitUntil('shipping halts on the missing grant', async () => (await metricValue(e!.url, 'edgelog_edge_shipping_halted{topic="orders.eu",partition="0",code="CLUSTER_AUTHORIZATION_FAILED"}')) === 1)
+      assert.ok((await metricValue(e.url, 'edgelog_edge_upstream_auth_failures_total{code="CLUSTER_AUTHORIZATION_FAILED"}')) > 0)
+      assert.equal(await metricValue(e.url, 'edgelog_edge_outbox_records'), 3)
+      assert.match(e.output(), /refused this edge's --upstream-token \(sub "edge-eu"\) a grant it needs \(CLUSTER_AUTHORIZATION_FAILED\)/)
+      assert.equal((await regionValues('orders.eu')).length, start)
+      await e.stop('SIGTERM')
+      e = await startEdge(region.upstream, edgeArgs(tok.edge!), dataDir)
+      await waitUntil('the outbox drained', async () => (await metricValue(e!.url, 'edgelog_edge_outbox_records')) === 0)
+      assert.deepEqual((await regionValues('orders.eu')).slice(start), ['g1', 'g2', 'g3'])
+    } finally {
+      await e?.stop('SIGKILL')
+      removeDir(dataDir)
+    }
+  })
+})
+
 describe('an edge with TLS', () => {
   test('serves HTTPS with HSTS in front of the authenticated region', async () => {
     const dir = tempDir('edgelog-edge-tls-')
