@@ -73,7 +73,12 @@ export async function serveEdge(
     clientAddress: clientAddress ? (c) => clientAddress(c.req.raw, c.env) : undefined,
   })
   const app = createEdgeApp(edge, {
-    limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
+    limits: {
+      maxRequestBytes: options['max-request-bytes'],
+      maxRecordsPerRequest: options['max-records-per-request'],
+      bodyTimeoutMs: options['body-timeout-ms'],
+      bodyMinBytesPerSec: options['body-min-bytes-per-sec'],
+    },
     ready: () => !draining,
     fanout: hub,
     extraMetrics: () => relayCacheMetrics(cache.metrics.render()),

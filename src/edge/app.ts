@@ -3,7 +3,7 @@
 // topic metadata it learned) and by the region otherwise (proxy.ts).
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { readJson } from '../api/body.ts'
+import { bodyDeadline, readJson } from '../api/body.ts'
 import { clientBundleRoutes } from '../api/client-bundle.ts'
 import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from '../api/errors.ts'
@@ -55,6 +55,8 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
   app.notFound(notFoundOrMethodNotAllowed(() => app.routes))
 
   gate.installTransportHeaders(app)
+  const { clock, timers } = edge.runtime
+  app.use('*', bodyDeadline({ clock, timers, timeoutMs: limits.bodyTimeoutMs, minBytesPerSec: limits.bodyMinBytesPerSec }))
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', (c) => {
     if (options.ready !== undefined && !options.ready()) return c.json({ status: 'not ready', reason: 'draining' }, 503)
