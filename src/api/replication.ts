@@ -12,7 +12,9 @@ import {
 } from '../replication/protocol.ts'
 import { encodeFetchResponse } from '../replication/wire.ts'
 import { PeerCommitRequestSchema, PositionsRequestSchema, type PeerCommitRequest, type PositionsRequest, type PositionsResponse } from '../cluster/group-peers.ts'
+import { ForwardedProduceSchema, forwardedProduceMaxBytes, type ForwardedProduce, type ForwardedProduceAnswer } from '../cluster/forward.ts'
 import { readJson } from './body.ts'
+import { DEFAULT_LIMITS } from './limits.ts'
 
 export interface ReplicaEndpoints {
   handleReplicaFetch(req: ReplicaFetchRequest): Promise<ReplicaFetchResponse>
@@ -20,6 +22,10 @@ export interface ReplicaEndpoints {
   /** The group coordinator's requests (src/cluster/group-peers.ts); absent where there are none. */
   handlePositions?(req: PositionsRequest): Promise<PositionsResponse>
   handlePeerCommit?(req: PeerCommitRequest): Promise<void>
+  /** A produce another broker split by partition and handed on (src/cluster/forward.ts). */
+  handleForwardedProduce?(req: ForwardedProduce): Promise<ForwardedProduceAnswer>
+  /** The client request limit, which bounds a forwarded produce. */
+  maxRequestBytes?: number
   /** When set, every request must carry `authorization: Bearer <token>`. */
   peerToken?: string
 }
@@ -50,6 +56,11 @@ export function replicationRoutes(node: ReplicaEndpoints) {
       if (!node.handlePositions) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')
       const req = PositionsRequestSchema.parse(await readJson(c.req.raw, MAX_REQUEST_BYTES))
       return c.json(await node.handlePositions(req))
+    })
+    .post('/produce', async (c) => {
+      if (!node.handleForwardedProduce) throw new EdgelogError('NOT_FOUND', 'this node takes no forwarded produce')
+      const req = ForwardedProduceSchema.parse(await readJson(c.req.raw, forwardedProduceMaxBytes(node.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes)))
+      return c.json(await node.handleForwardedProduce(req))
     })
     .post('/groups/commit', async (c) => {
       if (!node.handlePeerCommit) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')

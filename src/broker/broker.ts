@@ -63,7 +63,8 @@ export interface BrokerOptions {
     records: NewRecord[],
     acks: Acks,
     producer?: ProducerId,
-  ) => Promise<{ baseOffset: number | null; duplicate: boolean }>
+    compression?: ProduceCompression,
+  ) => Promise<{ offsets: Array<number | null>; duplicate: boolean }>
   /** A cluster's view for the group coordinator; absent on a single node. */
   groupCluster?: GroupClusterHooks
 }
@@ -435,8 +436,8 @@ export class Broker {
       if (!forward || options.noForward || !role || role.leads) continue
       byPartition.delete(p)
       remote.push(
-        forward(topicName, p, indexes.map((i) => records[i]!), acks).then(({ baseOffset: base }) => {
-          indexes.forEach((i, j) => (offsets[i] = { partition: p, offset: base === null ? null : base + j }))
+        forward(topicName, p, indexes.map((i) => records[i]!), acks, undefined, options.compression).then((r) => {
+          indexes.forEach((i, j) => (offsets[i] = { partition: p, offset: r.offsets[j]! }))
         }),
       )
     }
@@ -500,8 +501,8 @@ export class Broker {
     const forward = this.options.forwardProduce
     if (forward && !options.noForward && partition.role && !partition.role.leads) {
       // Led elsewhere (a WebSocket publish to a follower, say): one hop, with the producer fields.
-      const r = await forward(topicName, index, records, acks, producer)
-      return { partition: index, ...r }
+      const r = await forward(topicName, index, records, acks, producer, options.compression)
+      return { partition: index, baseOffset: r.offsets[0] ?? null, duplicate: r.duplicate }
     }
     if (acks === 'all') partition.role?.checkInSyncReplicas()
     const current = await this.producerIds.currentEpoch(producer.id, producer.epoch)

@@ -9,7 +9,7 @@ import { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from '../replicati
 import { HttpReplicaTransport } from '../replication/http-transport.ts'
 import type { ClusterConfig } from './broker-agent.ts'
 import { EtcdMetaStore } from './etcd-store.ts'
-import { forwardProduce } from './forward.ts'
+import { forwardProduce, handleForwardedProduce } from './forward.ts'
 import { GroupPeers } from './group-peers.ts'
 import { validateGroupName } from '../broker/names.ts'
 import { ClusterNode } from './node.ts'
@@ -55,7 +55,14 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     }),
     broker: {
       ...opts.broker,
-      forwardProduce: forwardProduce({ nodeId: opts.nodeId, leaderUrl, timeoutMs: opts.forwardTimeoutMs, maxResponseBytes: 64 * 1024 * 1024, onForward: () => countForward('produce') }),
+      forwardProduce: forwardProduce({
+        nodeId: opts.nodeId,
+        leaderUrl,
+        timeoutMs: opts.forwardTimeoutMs,
+        maxResponseBytes: 64 * 1024 * 1024,
+        peerToken: opts.peerToken,
+        onForward: () => countForward('produce'),
+      }),
     },
     replication,
     cluster: opts.cluster,
@@ -78,6 +85,8 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     coordinatorOf: (group, create) => n.coordinatorOf(group, create),
     awaitCoordinator: (group, create, ms) => n.awaitCoordinator(group, create, ms),
     handlePositions: (req) => n.localPositions(req),
+    handleForwardedProduce: (req) => handleForwardedProduce(n.broker, req),
+    maxRequestBytes: opts.maxRequestBytes,
     // Routed by the broker the frame arrived at; a stale route is answered NOT_COORDINATOR here.
     handlePeerCommit: async (req) => {
       await n.broker.groups.commit(validateGroupName(req.group), { offsets: req.offsets })

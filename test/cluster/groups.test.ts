@@ -293,12 +293,41 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     const created = await api(c.any(), '/v1/topics', { method: 'POST', headers: admin, json: { name: 'secured', partitions: PARTITIONS, replicationFactor: 3 } })
     assert.equal(created.status, 201, JSON.stringify(created.body))
     await eventually('a full ISR', () => api(c.any(), '/v1/topics/secured', { headers: admin }).then((r) => r.body.partitions as Array<{ isr: number[]; leader: number }>), (ps) => ps.every((p) => p.leader > 0 && p.isr.length === 3))
-    for (let i = 0; i < PARTITIONS; i++) {
-      // The partition's route (forwarded whole, token included); a topic-wide produce at a
-      // non-leader is passed on without the caller's token (see the README's cluster notes).
-      const r = await api(c.any(), `/v1/topics/secured/partitions/${i}/records?acks=all`, { method: 'POST', headers: admin, json: { records: [{ value: i }] } })
-      assert.equal(r.status, 200, JSON.stringify(r.body))
+    // A topic-wide produce by a produce-only principal, at one broker: the partitions other
+    // brokers lead are handed on as peer requests (the token was checked here).
+    const producer = { authorization: `Bearer ${await hs256(secret, claims({ sub: 'producer', acl: { produce: ['secured'] } }))}` }
+    const wide = await api(c.brokers[0]!.url(), '/v1/topics/secured/records?acks=all', {
+      method: 'POST',
+      headers: producer,
+      json: { records: Array.from({ length: PARTITIONS }, (_, i) => ({ value: i, partition: i, headers: { h: `v${i}` } })) },
+    })
+    assert.equal(wide.status, 200, JSON.stringify(wide.body))
+    assert.deepEqual(wide.body.offsets, Array.from({ length: PARTITIONS }, (_, i) => ({ partition: i, offset: 0 })))
+    const pubSocket = await WsClient.open(c.brokers[0]!.url(), producer)
+    try {
+      for (let i = 0; i < PARTITIONS; i++) {
+        const ack = await pubSocket.call({ op: 'pub', id: `p${i}`, topic: 'secured', partition: i, value: `ws${i}`, acks: 'all' })
+        assert.deepEqual([ack.op, ack.partition, ack.offset], ['ack', i, 1], JSON.stringify(ack))
+      }
+    } finally {
+      pubSocket.ws.close()
     }
+    for (let i = 0; i < PARTITIONS; i++) {
+      const read = await api(c.any(), `/v1/topics/secured/partitions/${i}/records?offset=0`, { headers: admin })
+      assert.deepEqual(
+        read.body.records.map((r: { value: unknown; headers: Record<string, string> }) => [r.value, r.headers]),
+        [[i, { h: `v${i}` }], [`ws${i}`, {}]],
+      )
+    }
+    // A produce without the grant is refused where it arrives, and the peer route wants the peer token.
+    const refused = await api(c.brokers[0]!.url(), '/v1/topics/secured/records', { method: 'POST', headers: worker, json: { records: [{ value: 1 }] } })
+    assert.equal(refused.status, 403, JSON.stringify(refused.body))
+    const peerProduce = await api(c.brokers[0]!.url(), '/internal/v1/produce', {
+      method: 'POST',
+      headers: producer,
+      json: { topic: 'secured', partition: 0, acks: '1', records: [{ key: null, value: null, headers: [], timestamp: 0 }] },
+    })
+    assert.equal(peerProduce.status, 401, JSON.stringify(peerProduce.body))
     const join = await api(c.brokers[0]!.url(), '/v1/groups/team-a/members', { method: 'POST', headers: worker, json: { topics: ['secured'] } })
     assert.equal(join.status, 200, JSON.stringify(join.body))
     const offsets = await eventually(`${OFFSETS} has leaders`, () => api(c.any(), `/v1/topics/${OFFSETS}`, { headers: admin }).then((r) => r.body.partitions as Array<{ leader: number }>), (ps) => ps.every((p) => p.leader > 0))
