@@ -5,11 +5,10 @@
 // test-artifacts/. Without /usr/bin/chromium this test fails: it must never pass by skipping.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import type { BrowserContext, Page } from 'playwright-core'
 import { EdgelogClient } from '../../src/client/index.ts'
 import { assertChromiumInstalled, buildServedBundles, launchChromium, saveScreenshot, type Chromium } from '../helpers/chromium.ts'
-import { removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { freePort, removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
 
 
 interface Shown {
@@ -25,16 +24,6 @@ declare global {
     liveComments: { room: string; shown: Shown[]; gaps: unknown[] }
     loadToken?: string
   }
-}
-
-/** A port that was free a moment ago: the node must come back on the same one. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 describe('live comments in Chromium', () => {
@@ -74,7 +63,7 @@ describe('live comments in Chromium', () => {
     // The page loads /v1/client.js: make sure the node serves the current client.
     buildServedBundles()
     dataDir = tempDir()
-    port = await freePort()
+    port = await freePort() // the node must come back on the same port after its SIGKILL
     node = await startNode()
     browser = await launchChromium()
     context = browser.context
