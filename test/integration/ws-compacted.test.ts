@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { removeDir, startServer, type TestServer } from '../helpers/server.ts'
 import { postJson, SseClient, WsClient } from '../helpers/ws.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 let server: TestServer
 
@@ -18,14 +19,6 @@ async function fetchAll(topic: string): Promise<Array<{ offset: number; key: str
     out.push(...body.records)
     if (body.nextOffset >= body.highWatermark) return out
     offset = body.nextOffset
-  }
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
@@ -64,7 +57,7 @@ describe('fan-out over compressed, compacted and expiring logs', () => {
     for (let round = 0; round < 10; round++) {
       await postJson(`${server.url}/v1/topics/latest-per-key/records`, { records: Array.from({ length: 10 }, (_, k) => ({ key: `key-${k}`, value: { round, k } })) })
     }
-    await eventually('compaction to remove overwritten records', async () => (await fetchAll('latest-per-key')).length < 100)
+    await waitUntil('compaction to remove overwritten records', async () => (await fetchAll('latest-per-key')).length < 100)
     const expected = await fetchAll('latest-per-key')
     const c = await WsClient.open(server.url)
     const ok = await c.call({ op: 'sub', id: 'c', topic: 'latest-per-key', from: 'earliest' })
@@ -103,7 +96,7 @@ describe('fan-out over compressed, compacted and expiring logs', () => {
     const old = Date.now() - 10 * 60_000
     await postJson(`${server.url}/v1/topics/short-lived/records`, { records: [{ value: 'old-0', timestamp: old }, { value: 'old-1', timestamp: old }] })
     await postJson(`${server.url}/v1/topics/short-lived/records`, { records: [{ value: 'fresh-2' }] })
-    await eventually('the old records to expire', async () => {
+    await waitUntil('the old records to expire', async () => {
       const body = (await (await fetch(`${server.url}/v1/topics/short-lived`)).json()) as any
       return body.partitions[0].logStartOffset === 2
     })

@@ -3,22 +3,18 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { removeDir, startServer, type TestServer } from '../helpers/server.ts'
-import { assertContiguous, postJson, produceMany, WsClient } from '../helpers/ws.ts'
+import { assertContiguous, postJson, produceMany, WsClients } from '../helpers/ws.ts'
 
 let server: TestServer
-const clients: WsClient[] = []
-async function client(): Promise<WsClient> {
-  const c = await WsClient.open(server.url)
-  clients.push(c)
-  return c
-}
+const clients = new WsClients(() => server.url)
+const client = () => clients.open()
 
 describe('WebSocket protocol', () => {
   before(async () => {
     server = await startServer()
   })
   after(async () => {
-    for (const c of clients) c.close()
+    clients.closeAll()
     await server.stop()
     removeDir(server.dataDir)
   })
