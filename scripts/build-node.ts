@@ -1,6 +1,7 @@
 // Bundles the Node entry (edge/node/serve.ts) with esbuild into dist/node/edgelog.mjs (ESM,
-// plus lazily loaded chunks in dist/node/chunks/), which `npm run start:node` runs with plain `node`: no TypeScript
-// compiled at start (tsx took 0.3–0.5 s of every Node start; bench/RESULTS.md).
+// plus lazily loaded chunks in dist/node/chunks/), which `npm run start:node` runs with plain
+// `node`: no TypeScript compiled at start (tsx took 0.3–0.5 s of every Node start;
+// bench/RESULTS.md).
 //
 // Inside the bundle: our sources, the embedded migrations, the generated client bundle and
 // console assets (src/client/bundle.gen.ts, src/console/assets.gen.ts: run build-client.ts and
