@@ -1,6 +1,6 @@
 // Produce throughput over HTTP and produce → long-poll fetch latency, against a real server
 // process. The client runs in this process; the server in its own.
-import { benchServer, createTopic, percentile, rssMb } from './server.ts'
+import { benchServer, createTopic, percentile, produceLoad, rssMb } from './server.ts'
 
 export interface HttpBenchRow {
   case: string
@@ -19,21 +19,7 @@ export async function benchHttpProduce(opts: { partitions: number; keyed: boolea
     const bodies = Array.from({ length: 8 }, (_, b) =>
       JSON.stringify({ records: Array.from({ length: 1000 }, (_, i) => (opts.keyed ? { key: `k${b}-${i}`, value } : { value })) }),
     )
-    const url = `${server.url}/v1/topics/bench/records?acks=1`
-    const deadline = performance.now() + opts.seconds * 1000
-    let records = 0
-    const started = performance.now()
-    await Promise.all(
-      Array.from({ length: opts.inFlight }, async (_, w) => {
-        for (let i = 0; performance.now() < deadline; i++) {
-          const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[(w + i) % bodies.length] })
-          if (r.status !== 200) throw new Error(`produce: ${r.status} ${await r.text()}`)
-          await r.arrayBuffer()
-          records += 1000
-        }
-      }),
-    )
-    const seconds = (performance.now() - started) / 1000
+    const { records, seconds } = await produceLoad(`${server.url}/v1/topics/bench/records?acks=1`, bodies, { ...opts, recordsPerBody: 1000 })
     return {
       case: `HTTP produce, ${opts.partitions} partition(s)${opts.keyed ? ', keyed' : ''}, 1000 rec/req, acks=1, fsync=${opts.fsync}, ${opts.inFlight} in flight`,
       records,

@@ -8,7 +8,7 @@ import { COMPRESSION } from '../src/codec/compression.ts'
 import { compressBatch, encodeRecordBatch, readBatchHeader, type NewRecord } from '../src/codec/record-batch.ts'
 import { compactLog } from '../src/log/compaction.ts'
 import { PartitionLog } from '../src/log/partition-log.ts'
-import { benchServer, createTopic, percentile, rssMb } from './server.ts'
+import { benchServer, createTopic, percentile, produceLoad, rssMb } from './server.ts'
 
 const enc = new TextEncoder()
 
@@ -108,20 +108,7 @@ export async function benchGzipProduce(opts: { compression: 'none' | 'gzip'; sec
       }),
     )
     const url = `${server.url}/v1/topics/events/records?acks=1&compression=${opts.compression}`
-    const deadline = performance.now() + opts.seconds * 1000
-    let records = 0
-    const started = performance.now()
-    await Promise.all(
-      Array.from({ length: opts.inFlight }, async (_, w) => {
-        for (let i = 0; performance.now() < deadline; i++) {
-          const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[(w + i) % bodies.length] })
-          if (r.status !== 200) throw new Error(`produce: ${r.status} ${await r.text()}`)
-          await r.arrayBuffer()
-          records += 1000
-        }
-      }),
-    )
-    const seconds = (performance.now() - started) / 1000
+    const { records, seconds } = await produceLoad(url, bodies, { ...opts, recordsPerBody: 1000 })
     const topic = (await (await fetch(`${server.url}/v1/topics/events`)).json()) as { partitions: Array<{ sizeBytes: number }> }
     return {
       case: `HTTP produce, 1 partition, 1000 JSON events/req, compression=${opts.compression}, fsync=batch, ${opts.inFlight} in flight`,

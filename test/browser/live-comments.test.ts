@@ -5,27 +5,11 @@
 // test-artifacts/. Without /usr/bin/chromium this test fails: it must never pass by skipping.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { EdgelogClient } from '../../src/client/index.ts'
-import { BUN, ROOT, removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { assertChromiumInstalled, buildServedBundles, launchChromium, saveScreenshot, type Chromium } from '../helpers/chromium.ts'
+import { freePort, removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-const ARTIFACTS = join(ROOT, 'test-artifacts')
 
 interface Shown {
   offset: number
@@ -42,21 +26,11 @@ declare global {
   }
 }
 
-/** A port that was free a moment ago: the node must come back on the same one. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
 describe('live comments in Chromium', () => {
   let dataDir: string
-  let profileDir: string
   let port: number
   let node: TestServer
+  let browser: Chromium
   let context: BrowserContext
   const pageErrors: string[] = []
 
@@ -85,21 +59,19 @@ describe('live comments in Chromium', () => {
   const shown = (page: Page) => page.evaluate(() => window.liveComments.shown)
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-system-deps.sh (the browser test never skips)`)
-    // The page loads /v1/client.js: make sure the node serves the current client (~50 ms).
-    const build = spawnSync(BUN, ['scripts/build-client.ts'], { cwd: ROOT, encoding: 'utf8' })
-    assert.equal(build.status, 0, `building the client bundle failed:\n${build.stderr}`)
+    assertChromiumInstalled()
+    // The page loads /v1/client.js: make sure the node serves the current client.
+    buildServedBundles()
     dataDir = tempDir()
-    profileDir = mkdtempSync(join(tmpdir(), 'edgelog-chromium-'))
-    port = await freePort()
+    port = await freePort() // the node must come back on the same port after its SIGKILL
     node = await startNode()
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+    browser = await launchChromium()
+    context = browser.context
   })
 
   after(async () => {
-    await context?.close()
+    await browser?.close()
     await node?.stop('SIGKILL')
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true })
     if (dataDir) removeDir(dataDir)
   })
 
@@ -171,8 +143,7 @@ describe('live comments in Chromium', () => {
     assert.equal(await viewer.locator('#comments li').count(), list.length, 'the DOM holds each comment once')
     assert.deepEqual(await viewer.evaluate(() => window.liveComments.gaps), [])
 
-    mkdirSync(ARTIFACTS, { recursive: true })
-    await viewer.screenshot({ path: join(ARTIFACTS, 'live-comments.png'), fullPage: true })
+    await saveScreenshot(viewer, 'live-comments')
     assert.deepEqual(pageErrors, [], 'no script errors in any page')
   })
 })

@@ -47,14 +47,7 @@ export function startEdge(upstream: string | string[], args: string[] = [], data
   return startServer({ ...(dataDir ? { dataDir } : {}), args: ['--role', 'edge', ...ups, '--metadata-refresh-ms', '200', ...args] })
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}
+export { waitUntil } from './wait.ts'
 
 /** One sample of a Prometheus series (exact label set as rendered), or undefined. */
 export async function metric(url: string, series: string): Promise<number | undefined> {

@@ -1,6 +1,6 @@
 // How each runtime's edgelog server is started in the tests: the commands the README documents.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { BUN, ROOT, startServer, type ServerCommand, type TestServer } from './server.ts'
@@ -35,7 +35,9 @@ export const commands = {
     args: ['task', 'start'],
     env: { ...stringEnv(), DENO_DIR: emptyDenoDir, NPM_CONFIG_REGISTRY: 'http://127.0.0.1:9/', DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   }),
-  node: (node: string): ServerCommand => ({ file: node, args: ['--import', 'tsx', 'edge/node/serve.ts'] }),
+  // `npm run start:node`: the pre-bundled entry, as users run it (built by `npm test`'s pretest,
+  // and here again when a source is newer than it).
+  node: (node: string): ServerCommand => ({ file: node, args: [nodeBundle()] }),
   cloudflare: (): ServerCommand => ({ file: systemNode(), args: ['--import', 'tsx', 'edge/cloudflare/dev.ts'] }),
   // The binary, alone in an empty folder, with no Bun, no node_modules and a bare environment.
   binary: (dir: string): ServerCommand => ({ file: join(dir, 'edgelog'), args: ['serve'], cwd: dir, env: { PATH: '/usr/bin:/bin' } }),
@@ -54,6 +56,36 @@ export function buildBinary(): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgelog-binary-'))
   copyFileSync(join(ROOT, 'dist/edgelog'), join(dir, 'edgelog'))
   return dir
+}
+
+/** dist/node/edgelog.mjs (scripts/build-node.ts). */
+export const NODE_BUNDLE = join(ROOT, 'dist/node/edgelog.mjs')
+let nodeBundleChecked = false
+
+function newestSourceMs(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path))
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/**
+ * The Node bundle's path, after `npm run build:node` if it is missing or older than a source it
+ * is built from, so a test never runs yesterday's bundle (checked once per test process).
+ */
+export function nodeBundle(): string {
+  if (nodeBundleChecked) return NODE_BUNDLE
+  const built = existsSync(NODE_BUNDLE) ? statSync(NODE_BUNDLE).mtimeMs : 0
+  const sources = Math.max(...['src', 'edge', 'storage'].map((d) => newestSourceMs(join(ROOT, d))))
+  if (built < sources) {
+    const build = spawnSync('npm', ['run', '--silent', 'build:node'], { cwd: ROOT, encoding: 'utf8' })
+    if (build.status !== 0) throw new Error(`npm run build:node failed:\n${build.stdout}\n${build.stderr}`)
+  }
+  nodeBundleChecked = true
+  return NODE_BUNDLE
 }
 
 export function startWith(command: ServerCommand, dataDir?: string): Promise<TestServer> {

@@ -1,6 +1,7 @@
 // Starts a real `edgelog serve` process on a loopback port for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -67,7 +68,7 @@ export async function startServer(
   proc.stdout!.on('data', (d) => (out += d))
   proc.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((res) => proc.once('exit', (code, sig) => res(code ?? (sig ? -1 : null))))
-  // Generous: Miniflare and tsx start slower than Bun, and the machine is shared.
+  // Generous: Miniflare starts slower than Bun, and the machine is shared.
   const deadline = Date.now() + 30_000
   let port = 0
   let scheme = 'http'
@@ -105,4 +106,14 @@ export async function startServer(
       return exited
     },
   }
+}
+
+/** A loopback port that was free a moment ago (for a process that must come back on the same one). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
 }

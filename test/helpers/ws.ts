@@ -1,5 +1,6 @@
 // WebSocket and SSE clients for the live fan-out tests: the global WebSocket Bun provides, and a
 // raw TCP client for what a browser-like client cannot do (never read, craft frames).
+import assert from 'node:assert/strict'
 import net from 'node:net'
 
 export type Frame = Record<string, any>
@@ -109,6 +110,22 @@ export class WsClient {
     const w = this.waiters
     this.waiters = []
     for (const f of w) f()
+  }
+}
+
+/** The clients a suite opens against its server, all closed at its end (`closeAll` in `after`). */
+export class WsClients {
+  private readonly opened: WsClient[] = []
+  constructor(private readonly baseUrl: () => string) {}
+
+  async open(): Promise<WsClient> {
+    const c = await WsClient.open(this.baseUrl())
+    this.opened.push(c)
+    return c
+  }
+
+  closeAll(): void {
+    for (const c of this.opened) c.close()
   }
 }
 
@@ -378,6 +395,18 @@ export async function stalledGet(port: number, path: string): Promise<{ status: 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: res.status, body: await res.json() }
+}
+
+/** Creates a topic over HTTP and returns the node's answer; fails unless it is a 201. */
+export async function createTopic(baseUrl: string, name: string, partitions = 1, config?: Record<string, string>): Promise<any> {
+  const res = await fetch(`${baseUrl}/v1/topics`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, partitions, ...(config ? { config } : {}) }),
+  })
+  const text = await res.text()
+  assert.equal(res.status, 201, text)
+  return JSON.parse(text)
 }
 
 /** Produces `n` records with values {i} over HTTP, `perRequest` at a time; returns their offsets. */

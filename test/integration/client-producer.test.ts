@@ -8,33 +8,18 @@ import { EdgelogClient } from '../../src/client/index.ts'
 import { partitionForKey } from '../../src/codec/partitioner.ts'
 import { removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
+import { createTopic } from '../helpers/ws.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
 
-async function createTopic(server: TestServer, name: string, partitions: number) {
-  const res = await fetch(`${server.url}/v1/topics`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, partitions }),
-  })
-  assert.equal(res.status, 201, await res.text())
-}
-
 async function readPartition(url: string, topic: string, partition: number) {
   const res = await fetch(`${url}/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=10000`)
   const body = (await res.json()) as { records: Array<{ offset: number; key: unknown; value: unknown }> }
   return body.records
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 async function server(dataDir: string, port?: number) {
@@ -49,7 +34,7 @@ for (const transport of ['http', 'ws'] as const) {
       const dataDir = tempDir()
       cleanups.push(() => removeDir(dataDir))
       let node = await server(dataDir)
-      await createTopic(node, 'orders', 2)
+      await createTopic(node.url, 'orders', 2)
       const proxy = await startTcpProxy(node.port)
       cleanups.push(() => proxy.close())
       const client = new EdgelogClient({ url: proxy.url, reconnect: { baseMs: 20, maxMs: 200 } })
@@ -63,7 +48,7 @@ for (const transport of ['http', 'ws'] as const) {
       // The node appends the next record, but its answer never reaches the client.
       proxy.swallowAnswers = true
       const second = producer.send('orders', { key: 'o-1', value: { n: 2 } })
-      await until('the node to append it', async () => (await readPartition(node.url, 'orders', partition)).length === 2)
+      await waitUntil('the node to append it', async () => (await readPartition(node.url, 'orders', partition)).length === 2)
       await node.stop('SIGKILL')
       proxy.cutAll()
       proxy.swallowAnswers = false
@@ -85,7 +70,7 @@ describe('producer batching against a node', () => {
     const dataDir = tempDir()
     cleanups.push(() => removeDir(dataDir))
     const node = await server(dataDir)
-    await createTopic(node, 'events', 5)
+    await createTopic(node.url, 'events', 5)
     const proxy = await startTcpProxy(node.port)
     cleanups.push(() => proxy.close())
     const client = new EdgelogClient({ url: proxy.url })

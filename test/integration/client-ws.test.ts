@@ -9,6 +9,8 @@ import { Broker } from '../../src/broker/broker.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { EdgelogClient, type ConsumedRecord, type Gap, type Subscription } from '../../src/client/index.ts'
 import { removeDir, startServer, tempDir, type TestServer } from '../helpers/server.ts'
+import { waitUntil } from '../helpers/wait.ts'
+import { createTopic } from '../helpers/ws.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
 after(async () => {
@@ -24,15 +26,6 @@ async function node(dataDir: string, port?: number): Promise<TestServer> {
 async function restart(server: TestServer, dataDir: string): Promise<TestServer> {
   await server.stop('SIGKILL')
   return node(dataDir, server.port)
-}
-
-async function createTopic(server: TestServer, name: string, partitions: number) {
-  const res = await fetch(`${server.url}/v1/topics`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, partitions }),
-  })
-  assert.equal(res.status, 201, await res.text())
 }
 
 async function produce(server: TestServer, topic: string, records: unknown[]) {
@@ -55,14 +48,6 @@ async function readLog(server: TestServer, topic: string, partition: number) {
   }
 }
 
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function collect(client: EdgelogClient, topic: string, options: Parameters<EdgelogClient['subscribe']>[1]) {
@@ -80,13 +65,13 @@ describe('client subscriptions against a node', () => {
     const dataDir = tempDir()
     cleanups.push(() => removeDir(dataDir))
     let server = await node(dataDir)
-    await createTopic(server, 'feed', 3)
+    await createTopic(server.url, 'feed', 3)
     const consumer = new EdgelogClient({ url: server.url, reconnect: { baseMs: 20, maxMs: 200 } })
     const producing = new EdgelogClient({ url: server.url })
     cleanups.push(() => consumer.close())
     cleanups.push(() => producing.close())
     const seen = collect(consumer, 'feed', { from: 'earliest' })
-    await until('the subscription', () => seen.sub.status === 'live')
+    await waitUntil('the subscription', () => seen.sub.status === 'live')
 
     const producer = producing.producer({ acks: 'all', lingerMs: 2, retryBackoffMs: 20, retryBackoffMaxMs: 200 })
     let stop = false
@@ -116,7 +101,7 @@ describe('client subscriptions against a node', () => {
     assert.equal(total, sent, 'every send is in the log exactly once (idempotent retries)')
     const values = new Set([...logs.values()].flat().map((r) => JSON.stringify(r.value)))
     assert.equal(values.size, total, 'no value twice in the log')
-    await until(`the subscriber to reach ${total} records`, () => seen.count() >= total)
+    await waitUntil(`the subscriber to reach ${total} records`, () => seen.count() >= total)
     await sleep(200) // anything extra (a duplicate) would arrive now
     for (const [p, log] of logs) {
       const got = (seen.byPartition.get(p) ?? []).map((r) => ({ offset: r.offset, value: r.value }))
@@ -130,21 +115,21 @@ describe('client subscriptions against a node', () => {
     const dataDir = tempDir()
     cleanups.push(() => removeDir(dataDir))
     let server = await node(dataDir)
-    await createTopic(server, 'news', 1)
+    await createTopic(server.url, 'news', 1)
     await produce(server, 'news', Array.from({ length: 10 }, (_, i) => ({ value: `old ${i}` })))
     const client = new EdgelogClient({ url: server.url, reconnect: { baseMs: 300, maxMs: 600 } })
     cleanups.push(() => client.close())
     const seen = collect(client, 'news', { from: 'latest' })
-    await until('the subscription', () => seen.sub.status === 'live')
+    await waitUntil('the subscription', () => seen.sub.status === 'live')
     assert.deepEqual(seen.sub.positions(), { 0: 10 })
 
     server = await restart(server, dataDir)
     // Appended before the client is back (its first retry waits up to 300 ms).
     await produce(server, 'news', Array.from({ length: 5 }, (_, i) => ({ value: `new ${i}` })))
-    await until('five records', () => seen.count() >= 5)
-    await until('live again', () => seen.sub.status === 'live')
+    await waitUntil('five records', () => seen.count() >= 5)
+    await waitUntil('live again', () => seen.sub.status === 'live')
     await produce(server, 'news', [{ value: 'live' }])
-    await until('six records', () => seen.count() >= 6)
+    await waitUntil('six records', () => seen.count() >= 6)
     await sleep(200)
     assert.deepEqual(
       seen.byPartition.get(0)!.map((r) => `${r.offset}:${r.value}`),
@@ -156,12 +141,12 @@ describe('client subscriptions against a node', () => {
     const dataDir = tempDir()
     cleanups.push(() => removeDir(dataDir))
     let server = await node(dataDir)
-    await createTopic(server, 'metrics', 1)
+    await createTopic(server.url, 'metrics', 1)
     await produce(server, 'metrics', Array.from({ length: 10 }, (_, i) => ({ value: i })))
     const client = new EdgelogClient({ url: server.url, reconnect: { baseMs: 50, maxMs: 200 } })
     cleanups.push(() => client.close())
     const seen = collect(client, 'metrics', { from: 'earliest' })
-    await until('ten records', () => seen.count() === 10)
+    await waitUntil('ten records', () => seen.count() === 10)
 
     // While the node is down, ten more records arrive and retention deletes up to offset 15:
     // done through the broker on the stopped node's data directory.
@@ -177,7 +162,7 @@ describe('client subscriptions against a node', () => {
     broker.close()
     server = await node(dataDir, server.port)
 
-    await until('the records after the gap', () => seen.count() === 15)
+    await waitUntil('the records after the gap', () => seen.count() === 15)
     await sleep(200)
     assert.deepEqual(seen.gaps, [{ topic: 'metrics', partition: 0, from: 10, to: 15 }], 'the lost range, exactly, once')
     assert.deepEqual(seen.byPartition.get(0)!.map((r) => r.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 18, 19])

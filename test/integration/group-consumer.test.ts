@@ -9,20 +9,12 @@ import { BUN, ROOT, removeDir, startServer, tempDir, type TestServer } from '../
 import { GroupConsumer, type ConsumedRecord, type TopicPartition } from '../../src/client/group-consumer.ts'
 import { HttpClient } from '../../src/client/http.ts'
 import { RETRY_HEADERS } from '../../src/client/retry.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 let server: TestServer
 let client: HttpClient
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const slow = { timeout: 120_000 }
-
-async function until(what: string, ms: number, check: () => boolean | Promise<boolean>, every = 100) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(every)
-  }
-}
 
 /** Produces `total` records round-robin over the partitions, `per` at a time; values are "p:n". */
 function producer(topic: string, partitions: number, total: number, per = 20, pauseMs = 20) {
@@ -150,7 +142,7 @@ describe('GroupConsumer', () => {
     await members[3]!.consumer.abort()
     await p.done
     const live = members.filter((_, i) => ![0, 1, 3].includes(i))
-    await until('every produced record handled', 60_000, () => [...p.produced.keys()].every((k) => own.seen.has(k)))
+    await waitUntil('every produced record handled', () => [...p.produced.keys()].every((k) => own.seen.has(k)), 60_000)
     for (const m of live) await m.consumer.stop()
     polling = false
     await poller
@@ -171,7 +163,7 @@ describe('GroupConsumer', () => {
     await client.createTopic({ name: 'restart', partitions: 4 })
     const own = new Ownership()
     const members = [0, 1].map((i) => member(`r${i}`, 'restarters', ['restart'], own, { sessionTimeoutMs: 20_000 }))
-    await until('both members own partitions', 20_000, () => members.every((m) => m.consumer.assignment().length === 2))
+    await waitUntil('both members own partitions', () => members.every((m) => m.consumer.assignment().length === 2), 20_000)
     const ids = members.map((m) => m.consumer.memberId)
     const p = producer('restart', 4, 1500, 20, 10)
     await sleep(700)
@@ -180,7 +172,7 @@ describe('GroupConsumer', () => {
     await sleep(500)
     server = await startServer({ dataDir: server.dataDir, port })
     await p.done
-    await until('every produced record handled', 60_000, () => [...p.produced.keys()].every((k) => own.seen.has(k)))
+    await waitUntil('every produced record handled', () => [...p.produced.keys()].every((k) => own.seen.has(k)), 60_000)
     assert.deepEqual(members.map((m) => m.consumer.memberId), ids, 'the coordinator remembered the members (replayed)')
     for (const m of members) await m.consumer.stop()
     assert.deepEqual(own.violations, [])
@@ -223,7 +215,7 @@ describe('GroupConsumer', () => {
     ]
     // All on partition 0 first, so the poison record sits in front of the good ones.
     await client.produce('jobs', jobs.map((value) => ({ key: null, value, partition: 0 })))
-    await until('all good and flaky jobs processed, poison dead-lettered', 30_000, () => processed.size === 1 + 20 + 2 && c.stats.deadLettered === 2)
+    await waitUntil('all good and flaky jobs processed, poison dead-lettered', () => processed.size === 1 + 20 + 2 && c.stats.deadLettered === 2, 30_000)
     await c.stop()
     await running
     // The job behind the poison one ran before the poison one's first retry: its partition moved on.
@@ -345,28 +337,28 @@ describe('GroupConsumer processes', () => {
     const sessionTimeoutMs = 3000
     const members = ['a', 'b', 'c'].map((n) => new MemberProcess(n, 'killers', ['killed'], { SESSION_TIMEOUT_MS: String(sessionTimeoutMs), HANDLE_MS: '2' }))
     spawned.push(...members)
-    await until('two partitions each, disjoint and covering all', 30_000, () => {
+    await waitUntil('two partitions each, disjoint and covering all', () => {
       const sets = members.map((m) => m.owned())
       return sets.every((s) => s.size === 2) && new Set(sets.flatMap((s) => [...s])).size === 6
-    })
+    }, 30_000)
     const p = producer('killed', 6, 2000, 20, 10)
-    await until('the victim is handling records', 20_000, () => members[2]!.records().length > 20)
+    await waitUntil('the victim is handling records', () => members[2]!.records().length > 20, 20_000)
     const victim = members[2]!
     const lostPartitions = victim.owned()
     victim.kill('SIGKILL')
     const killedAt = Date.now()
     const ends = new Map([[victim, killedAt]])
-    await until('its partitions owned by the others', sessionTimeoutMs + 15_000, () => {
+    await waitUntil('its partitions owned by the others', () => {
       const others = new Set([...members[0]!.owned(), ...members[1]!.owned()])
       return [...lostPartitions].every((tp) => others.has(tp))
-    }, 50)
+    }, sessionTimeoutMs + 15_000, 50)
     const movedAfter = Date.now() - killedAt
     assert.ok(movedAfter >= sessionTimeoutMs * 0.5, `not moved before the session could have timed out (${movedAfter} ms)`)
     await p.done
     const handled = () => new Set(members.flatMap((m) => m.records()))
-    await until('every produced record handled', 60_000, () => [...p.produced.keys()].every((k) => handled().has(k)))
+    await waitUntil('every produced record handled', () => [...p.produced.keys()].every((k) => handled().has(k)), 60_000)
     for (const m of members.slice(0, 2)) m.kill('SIGTERM')
-    await until('the survivors stopped', 20_000, () => members.slice(0, 2).every((m) => m.exitedAt > 0))
+    await waitUntil('the survivors stopped', () => members.slice(0, 2).every((m) => m.exitedAt > 0), 20_000)
     assertNoOverlap(members, ends)
   })
 
@@ -375,7 +367,7 @@ describe('GroupConsumer processes', () => {
     const sessionTimeoutMs = 3000
     const members = ['x', 'y'].map((n) => new MemberProcess(n, 'pausers', ['paused'], { SESSION_TIMEOUT_MS: String(sessionTimeoutMs), HANDLE_MS: '2' }))
     spawned.push(...members)
-    await until('two partitions each', 30_000, () => members.every((m) => m.owned().size === 2))
+    await waitUntil('two partitions each', () => members.every((m) => m.owned().size === 2), 30_000)
     const committedHistory: Array<Map<number, number>> = []
     let watching = true
     const watcher = (async () => {
@@ -389,18 +381,18 @@ describe('GroupConsumer processes', () => {
     })()
     const p = producer('paused', 4, 1500, 10, 10)
     const zombie = members[1]!
-    await until('the zombie is handling records', 20_000, () => zombie.records().length > 20)
+    await waitUntil('the zombie is handling records', () => zombie.records().length > 20, 20_000)
     const zombieHad = zombie.owned()
     zombie.kill('SIGSTOP')
     const stoppedAt = Date.now()
-    await until('the other member owns everything', sessionTimeoutMs + 15_000, () => members[0]!.owned().size === 4, 50)
+    await waitUntil('the other member owns everything', () => members[0]!.owned().size === 4, sessionTimeoutMs + 15_000, 50)
     await sleep(500)
     zombie.kill('SIGCONT')
     await p.done
     const handled = () => new Set(members.flatMap((m) => m.records()))
-    await until('every produced record handled', 60_000, () => [...p.produced.keys()].every((k) => handled().has(k)))
-    await until('the zombie gave its partitions up as lost and joined again', 20_000, () =>
-      zombie.events.some((e) => e.e === 'revoke' && e.lost && e.t > stoppedAt) && zombie.events.some((e) => e.e === 'assign' && e.t > stoppedAt))
+    await waitUntil('every produced record handled', () => [...p.produced.keys()].every((k) => handled().has(k)), 60_000)
+    await waitUntil('the zombie gave its partitions up as lost and joined again', () =>
+      zombie.events.some((e) => e.e === 'revoke' && e.lost && e.t > stoppedAt) && zombie.events.some((e) => e.e === 'assign' && e.t > stoppedAt), 20_000)
     watching = false
     await watcher
     // G10: committed offsets of a partition never go back; a zombie's late commit would have.
@@ -412,6 +404,6 @@ describe('GroupConsumer processes', () => {
     }
     assert.ok(zombieHad.size === 2)
     for (const m of members) m.kill('SIGTERM')
-    await until('stopped', 20_000, () => members.every((m) => m.exitedAt > 0))
+    await waitUntil('stopped', () => members.every((m) => m.exitedAt > 0), 20_000)
   })
 })

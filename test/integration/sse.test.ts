@@ -87,11 +87,14 @@ describe('SSE', () => {
 
   test('from=latest (default) and from=timestamp:MS', async () => {
     await postJson(`${server.url}/v1/topics`, { name: 'ts', partitions: 1 })
-    await postJson(`${server.url}/v1/topics/ts/records`, { records: Array.from({ length: 10 }, (_, i) => ({ value: i, timestamp: 1_700_000_000_000 + i })) })
+    // A minute old, inside the 7-day default retention: fixed 2023 timestamps would let the
+    // cleaner (every 30 s) delete the batch mid-test.
+    const base = Date.now() - 60_000
+    await postJson(`${server.url}/v1/topics/ts/records`, { records: Array.from({ length: 10 }, (_, i) => ({ value: i, timestamp: base + i })) })
     const latest = await SseClient.open(`${server.url}/v1/topics/ts/sse`)
     await latest.waitFor(() => latest.events.length >= 1)
     assert.equal(latest.events[0]!.id, '0:10')
-    const fromTs = await SseClient.open(`${server.url}/v1/topics/ts/sse?from=timestamp:1700000000007`)
+    const fromTs = await SseClient.open(`${server.url}/v1/topics/ts/sse?from=timestamp:${base + 7}`)
     await fromTs.waitFor(() => fromTs.records().length >= 3)
     assert.deepEqual(fromTs.records().map((r) => r.value), [7, 8, 9])
     await postJson(`${server.url}/v1/topics/ts/records`, { records: [{ value: 'new' }] })

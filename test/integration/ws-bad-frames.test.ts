@@ -4,15 +4,11 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { removeDir, startServer, type TestServer } from '../helpers/server.ts'
-import { postJson, produceMany, WsClient } from '../helpers/ws.ts'
+import { postJson, produceMany, WsClient, WsClients } from '../helpers/ws.ts'
 
 let server: TestServer
-const clients: WsClient[] = []
-async function client(): Promise<WsClient> {
-  const c = await WsClient.open(server.url)
-  clients.push(c)
-  return c
-}
+const clients = new WsClients(() => server.url)
+const client = () => clients.open()
 
 /** Sends a raw frame and returns the next err frame. */
 async function errFor(c: WsClient, frame: string | Uint8Array): Promise<Record<string, any>> {
@@ -37,7 +33,7 @@ describe('WebSocket bad frames', () => {
     await produceMany(server.url, 'good', 3)
   })
   after(async () => {
-    for (const c of clients) c.close()
+    clients.closeAll()
     await server.stop()
     removeDir(server.dataDir)
   })

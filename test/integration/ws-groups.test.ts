@@ -6,24 +6,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { removeDir, startServer, type TestServer } from '../helpers/server.ts'
-import { postJson, WsClient, type Frame } from '../helpers/ws.ts'
+import { postJson, WsClient, WsClients, type Frame } from '../helpers/ws.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 let server: TestServer
-const clients: WsClient[] = []
-async function client(): Promise<WsClient> {
-  const c = await WsClient.open(server.url)
-  clients.push(c)
-  return c
-}
+const clients = new WsClients(() => server.url)
+const client = () => clients.open()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function until(what: string, ms: number, check: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
 
 /**
  * Replays a socket's frames for subscription `sub`: the partitions it owns after each `assign`,
@@ -66,7 +55,7 @@ describe('consumer groups over WebSocket', () => {
     server = await startServer({ args: ['--group-heartbeat-interval-ms', '500'] })
   })
   after(async () => {
-    for (const c of clients) c.close()
+    clients.closeAll()
     await server.stop()
     removeDir(server.dataDir)
   })
@@ -84,13 +73,13 @@ describe('consumer groups over WebSocket', () => {
     const b = await client()
     await b.call({ op: 'sub', id: 's', topic: 'wsg', group: 'ws-readers', from: 'earliest' })
     // b's partitions come once a has given them up: a's revocation, then b's assign.
-    await until('two partitions each', 15_000, () => replay(a, 's').owned.size === 2 && replay(b, 's').owned.size === 2)
+    await waitUntil('two partitions each', () => replay(a, 's').owned.size === 2 && replay(b, 's').owned.size === 2, 15_000)
     const ra = replay(a, 's')
     const rb = replay(b, 's')
     assert.deepEqual([...ra.owned, ...rb.owned].sort(), [0, 1, 2, 3])
     await produce('wsg', 25, 4, 25)
     const total = () => new Set([...replay(a, 's').records, ...replay(b, 's').records].map((r) => `${r.partition}:${r.offset}`)).size
-    await until('all 200 records delivered', 15_000, () => total() === 200)
+    await waitUntil('all 200 records delivered', () => total() === 200, 15_000)
     assert.deepEqual(replay(a, 's').violations, [])
     assert.deepEqual(replay(b, 's').violations, [])
     const d = await describe_('ws-readers')
@@ -144,16 +133,16 @@ describe('consumer groups over WebSocket', () => {
     await a.call({ op: 'sub', id: 'l', topic: 'wsl', group: 'ws-leave', sessionTimeoutMs: 60_000 })
     const b = await client()
     await b.call({ op: 'sub', id: 'l', topic: 'wsl', group: 'ws-leave', sessionTimeoutMs: 60_000 })
-    await until('one partition each', 15_000, () => replay(a, 'l').owned.size === 1 && replay(b, 'l').owned.size === 1)
+    await waitUntil('one partition each', () => replay(a, 'l').owned.size === 1 && replay(b, 'l').owned.size === 1, 15_000)
     const closedAt = Date.now()
     a.close()
-    await until('b owns both', 10_000, () => replay(b, 'l').owned.size === 2)
+    await waitUntil('b owns both', () => replay(b, 'l').owned.size === 2, 10_000)
     assert.ok(Date.now() - closedAt < 30_000, 'well before the 60 s session timeout')
     const d = await describe_('ws-leave')
     assert.equal(d.members.length, 1)
     // unsub leaves too.
     assert.equal((await b.call({ op: 'unsub', id: 'l' })).op, 'ok')
-    await until('the group has no members', 10_000, async () => (await describe_('ws-leave')).members?.length === 0 || (await describe_('ws-leave')).error?.code === 'GROUP_ID_NOT_FOUND')
+    await waitUntil('the group has no members', async () => (await describe_('ws-leave')).members?.length === 0 || (await describe_('ws-leave')).error?.code === 'GROUP_ID_NOT_FOUND', 10_000)
     b.close()
   })
 
@@ -168,14 +157,14 @@ describe('consumer groups over WebSocket', () => {
     // The HTTP member heartbeats: gives up two, which then go to the socket.
     let owned = http.assignment
     let epoch = http.memberEpoch
-    await until('the socket owns two', 15_000, async () => {
+    await waitUntil('the socket owns two', async () => {
       const r = await (await fetch(`${server.url}/v1/groups/mixed/members/${http.memberId}/heartbeat`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ memberEpoch: epoch, ownedPartitions: owned }),
       })).json() as any
       owned = r.assignment
       epoch = r.memberEpoch
       return replay(w, 'm').owned.size === 2
-    })
+    }, 15_000)
     const httpOwned = new Set(owned[0].partitions as number[])
     for (const p of replay(w, 'm').owned) assert.ok(!httpOwned.has(p), `partition ${p} owned by both`)
     w.close()

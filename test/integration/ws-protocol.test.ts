@@ -3,22 +3,18 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { removeDir, startServer, type TestServer } from '../helpers/server.ts'
-import { assertContiguous, postJson, produceMany, WsClient } from '../helpers/ws.ts'
+import { assertContiguous, postJson, produceMany, WsClients } from '../helpers/ws.ts'
 
 let server: TestServer
-const clients: WsClient[] = []
-async function client(): Promise<WsClient> {
-  const c = await WsClient.open(server.url)
-  clients.push(c)
-  return c
-}
+const clients = new WsClients(() => server.url)
+const client = () => clients.open()
 
 describe('WebSocket protocol', () => {
   before(async () => {
     server = await startServer()
   })
   after(async () => {
-    for (const c of clients) c.close()
+    clients.closeAll()
     await server.stop()
     removeDir(server.dataDir)
   })
@@ -80,16 +76,19 @@ describe('WebSocket protocol', () => {
   test('sub from a timestamp starts each partition at its first record at or after it', async () => {
     await postJson(`${server.url}/v1/topics`, { name: 'times', partitions: 2 })
     const records = []
-    for (let i = 0; i < 10; i++) records.push({ value: { i }, partition: i % 2, timestamp: 1_700_000_000_000 + i * 1000 })
+    // Recent, inside the 7-day default retention: fixed 2023 timestamps would let the cleaner
+    // (every 30 s) delete the batches mid-test.
+    const base = Date.now() - 60_000
+    for (let i = 0; i < 10; i++) records.push({ value: { i }, partition: i % 2, timestamp: base + i * 1000 })
     await postJson(`${server.url}/v1/topics/times/records`, { records })
     const c = await client()
-    const ok = await c.call({ op: 'sub', id: 't', topic: 'times', from: { timestamp: 1_700_000_000_000 + 5000 } })
+    const ok = await c.call({ op: 'sub', id: 't', topic: 'times', from: { timestamp: base + 5000 } })
     // Partition 1 holds i = 1,3,5,7,9 (offsets 0..4): i=5 is offset 2. Partition 0 holds 0,2,4,6,8: i=6 is offset 3.
     assert.deepEqual(ok.offsets, { '0': 3, '1': 2 })
     const got = await c.waitRecords('t', 5)
     assert.deepEqual(got.map((r) => r.value.i).sort((a, b) => a - b), [5, 6, 7, 8, 9])
     // After the newest timestamp: nothing yet, then live records.
-    const ok2 = await c.call({ op: 'sub', id: 't2', topic: 'times', from: { timestamp: 1_800_000_000_000 } })
+    const ok2 = await c.call({ op: 'sub', id: 't2', topic: 'times', from: { timestamp: base + 3_600_000 } })
     assert.deepEqual(ok2.offsets, { '0': 5, '1': 5 })
   })
 

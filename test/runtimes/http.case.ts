@@ -5,7 +5,7 @@
 // silently. The cases speak HTTP, WebSocket and SSE to a real process on loopback.
 import assert from 'node:assert/strict'
 import type { TestServer } from '../helpers/server.ts'
-import { assertContiguous, postJson, produceMany, SseClient, WsClient } from '../helpers/ws.ts'
+import { assertContiguous, createTopic, postJson, produceMany, SseClient, WsClient } from '../helpers/ws.ts'
 
 export interface ServerUnderTest {
   /** e.g. "Node 20 (better-sqlite3)". */
@@ -50,12 +50,6 @@ function assertError(r: { status: number; body: any; text: string }, status: num
   assert.equal(typeof r.body.error.message, 'string')
   assert.deepEqual(Object.keys(r.body), ['error'])
   assert.doesNotMatch(r.text, /\bat .+\.(ts|js):\d+|SQLITE|sqlite|SELECT |INSERT /, 'no stack trace or SQL in an error')
-}
-
-async function createTopic(base: string, name: string, partitions = 1, config?: Record<string, string>) {
-  const r = await call(base, 'POST', '/v1/topics', { name, partitions, ...(config ? { config } : {}) })
-  assert.equal(r.status, 201, r.text)
-  return r.body
 }
 
 async function fetchRecords(base: string, topic: string, partition: number, query: string) {

@@ -132,7 +132,23 @@ describe('consumer group state machine', () => {
           assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `balanced: ${sizes}`)
         }
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // Always run: a member whose answers were lost twice in a row is fenced in the settle
+        // phase (the counterexample of seed -1439242462 before that case was handled).
+        examples: [
+          [
+            [
+              { kind: 'join', static: false, topics: ['audit'] },
+              { kind: 'join', static: false, topics: ['audit'] },
+              { kind: 'heartbeat', who: 0, lose: false },
+              { kind: 'heartbeat', who: 0, lose: true },
+              { kind: 'join', static: false, topics: ['orders'] },
+              { kind: 'heartbeat', who: 0, lose: true },
+            ],
+          ],
+        ],
+      },
     )
   })
 
