@@ -6,7 +6,7 @@
 // 4.20260426.0: "A WebSocket 'attachment' cannot be larger than 16384 bytes"; a string of n
 // Latin-1 characters takes n + 6 bytes, other strings two bytes a character). A `sub` whose
 // subscriptions would not fit with every offset at its longest (16 digits) is refused with
-// TOO_MANY_SUBSCRIPTIONS, so a socket's state always fits: about 600 partitions per socket in
+// TOO_MANY_SUBSCRIPTIONS, so a socket's state always fits: about 700 partitions per socket in
 // all, fewer with long topic names and subscription ids.
 //
 // Why the attachment and not a SQLite table: the attachment is written in memory with the

@@ -3,7 +3,7 @@
 // sockets and nothing else to do after about 10 s (measured: still in memory at 8 s, evicted by
 // 11 s); the tests wait EVICTION_WAIT_MS without sending anything, then prove the eviction
 // happened from the node's start time (`edgelog_node_start_time_seconds`, one per instance).
-// Two quiet periods in all, so the file takes about 40 s.
+// Three quiet periods in all, so the file takes about 55 s.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -234,5 +234,20 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     await a.waitClose()
     await sleep(300)
     assert.equal(metric(await metrics(base), 'edgelog_ws_connections'), 0)
+  })
+
+  test('a socket in a consumer group keeps the object in memory (its membership heartbeats there), and keeps its partitions', async () => {
+    const member = await open()
+    const joined = await member.call({ op: 'sub', id: 'g', topic: 'live', group: 'awake', from: 'earliest' })
+    assert.equal(joined.op, 'ok', JSON.stringify(joined))
+    await member.next((f) => f.op === 'assign' && f.sub === 'g')
+    await member.waitRecords('g', 12)
+    const start = await startTime(base)
+    await sleep(EVICTION_WAIT_MS)
+    assert.equal(await startTime(base), start, 'not evicted while a socket is a group member')
+    await produceTo(base, 'live', 1, 6)
+    const got = await member.waitRecords('g', 14)
+    assertContiguous(got, { 0: 0, 1: 0 })
+    assert.equal(member.closed, undefined)
   })
 })
