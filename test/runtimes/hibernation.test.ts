@@ -122,6 +122,9 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     await plant(base, '"i":"d1"', 'not json {')
     // The client library's socket: no attachment at all.
     await plant(base, '"t":"resume"', null)
+    // b (no subscriptions yet): a subscription to a topic that is gone by the wake-up (the same
+    // name with another topic id: deleted and created again).
+    await plant(base, '"s":[]', encodeAttachment([{ id: 'ghost', topic: 'plant', topicId: '0000000000000000', cursors: [{ partition: 0, next: 0, live: true }] }]))
 
     const short = await describeTopic(base, 'short')
     assert.equal(short.partitions[0].logStartOffset, 0, 'the retention topic holds its records before the quiet period')
@@ -186,7 +189,10 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     client.close()
   })
 
-  test('bad and oversize frames after a wake-up still get their err', async () => {
+  test('bad and oversize frames after a wake-up still get their err, and a subscription whose topic is gone gets its err', async () => {
+    const ghost = await b.next((f) => f.id === 'ghost')
+    assert.equal(ghost.op, 'err')
+    assert.equal(ghost.code, 'UNKNOWN_TOPIC_OR_PARTITION')
     const bad = await b.call({ op: 'nope', id: 'x1' })
     assert.equal(bad.op, 'err')
     assert.equal(bad.code, 'INVALID_REQUEST')
