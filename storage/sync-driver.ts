@@ -73,7 +73,9 @@ export class SyncSqliteDriver implements SqlDriver {
   }
 
   close(): void {
+    // bun:sqlite keeps the database open while a statement is unfinalized: all of them go.
     for (const s of this.cache.values()) s.native.finalize?.()
+    for (const s of [this.begin, this.commit, this.rollback]) s.finalize?.()
     this.cache.clear()
     this.db.close()
   }

@@ -5,10 +5,11 @@ import { isAdmin } from '../auth/principal.ts'
 import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
 import { limitBodyTime, readJson } from './body.ts'
+import { notFoundOrMethodNotAllowed } from './method-not-allowed.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
 import { mountCluster, type ClusterApi } from './cluster.ts'
 import { consoleRoutes } from '../console/routes.ts'
-import { errorBody, errorResponse } from './errors.ts'
+import { errorResponse } from './errors.ts'
 import { groupRoutes } from './groups.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts'
 import { recordRoutes } from './records.ts'
@@ -44,7 +45,7 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
     gate.countRefusal(err)
     return errorResponse(c, err, logError)
   })
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+  app.notFound(notFoundOrMethodNotAllowed(() => app.routes))
 
   gate.installTransportHeaders(app)
   const timing = {

@@ -8,6 +8,7 @@ import { clientBundleRoutes } from '../api/client-bundle.ts'
 import { consoleRoutes } from '../console/routes.ts'
 import { errorBody, errorResponse } from '../api/errors.ts'
 import { DEFAULT_LIMITS, type ApiLimits } from '../api/limits.ts'
+import { notFoundOrMethodNotAllowed } from '../api/method-not-allowed.ts'
 import { parseAcks, parseCompression, parsePartition } from '../api/params.ts'
 import { pinPartition, readProduceBody } from '../api/records.ts'
 import { InitProducerSchema } from '../api/schemas.ts'
@@ -39,7 +40,7 @@ export function createEdgeApp(edge: EdgeNode, options: EdgeAppOptions = {}) {
     if (err instanceof OutboxFullError) res.headers.set('retry-after', String(err.retryAfterSeconds))
     return res
   })
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+  app.notFound(notFoundOrMethodNotAllowed(() => app.routes))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', (c) => {

@@ -1188,14 +1188,21 @@ describe('routing', () => {
     ['OPTIONS', '/v1/topics'],
   ]
   for (const [method, path] of wrongMethods) {
-    test(`a wrong method (${method} ${path}) is an error JSON, not a crash`, async () => {
+    test(`a wrong method (${method} ${path}) is 405 METHOD_NOT_ALLOWED with an Allow header`, async () => {
       await nothingAppended(async () => {
         const res = await http(method, path, method === 'GET' || method === 'OPTIONS' ? {} : { json: { records: [{ value: 1 }] } })
-        assert.ok(res.status === 404 || res.status === 405, `status ${res.status}`)
-        await expectError(res, res.status, res.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND')
+        const allow = (res.headers.get('allow') ?? '').split(', ')
+        await expectError(res, 405, 'METHOD_NOT_ALLOWED')
+        assert.ok(allow.length > 0 && !allow.includes(method), `Allow: ${allow.join(', ')}`)
       })
     })
   }
+
+  test('Allow names every method the path has (GET brings HEAD)', async () => {
+    const res = await http('PUT', `/v1/topics/${T.main}`, { json: {} })
+    await expectError(res, 405, 'METHOD_NOT_ALLOWED')
+    assert.equal(res.headers.get('allow'), 'DELETE, GET, HEAD')
+  })
 
   test('an unknown HTTP method is refused or the connection closed, and the server keeps serving', async () => {
     const r = await rawExchange([`FROB /v1/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`])

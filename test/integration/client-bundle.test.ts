@@ -44,9 +44,10 @@ describe('GET /v1/client.js', () => {
     await changed.arrayBuffer()
   })
 
-  test('only GET: other methods are not routes', async () => {
+  test('only GET: another method is 405 with Allow', async () => {
     const res = await fetch(`${server.url}/v1/client.js`, { method: 'POST' })
-    assert.equal(res.status, 404)
-    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'NOT_FOUND')
+    assert.equal(res.status, 405)
+    assert.equal(res.headers.get('allow'), 'GET, HEAD')
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED')
   })
 })

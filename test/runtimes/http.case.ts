@@ -246,6 +246,7 @@ export const HTTP_CASES: HttpCase[] = [
       assertError(await call(base, 'GET', `/v1/topics/${name}/partitions/0/records?offset=-1`), 400, 'INVALID_REQUEST')
       assertError(await call(base, 'GET', `/v1/topics/${name}/partitions/x/records?offset=0`), 400, 'INVALID_REQUEST')
       assertError(await call(base, 'GET', '/v1/nothing-here'), 404, 'NOT_FOUND')
+      assertError(await call(base, 'PUT', `/v1/topics/${name}`, {}), 405, 'METHOD_NOT_ALLOWED')
       const notWs = await call(base, 'GET', '/v1/ws')
       assertError(notWs, 426, 'UPGRADE_REQUIRED')
     },

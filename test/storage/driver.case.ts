@@ -17,6 +17,8 @@ export interface StorageFixture {
   /** A new provider over the same storage, as a restarted process would open it. */
   reopen(): StorageProvider
   dispose(): void
+  /** The names of the files the storage holds now (file drivers only). */
+  files?(): string[]
 }
 
 export interface CaseContext {
@@ -295,6 +297,19 @@ export const STORAGE_CASES: StorageCase[] = [
       const [stored] = log.read(0, 5, 1 << 20)
       assert.deepEqual(decodeRecords(stored!.data).map((r) => dec.decode(r.value!)), values)
       log.close()
+    },
+  },
+  {
+    name: 'close releases the database: no -wal or -shm file is left behind',
+    run({ fixture }) {
+      // A statement left unfinalized keeps bun:sqlite's connection open after close(), and with
+      // it the WAL: a later remove() or copy of the data directory would race a live database.
+      const db = withTable(fixture.provider.open('closing'))
+      db.transaction(() => db.prepare('INSERT INTO t (i) VALUES (?)').run(1))
+      assert.equal(db.prepare('SELECT count(*) AS n FROM t').get()?.n, 1)
+      assert.ok(fixture.files!().some((f) => f.startsWith('closing.db')), 'the database is a file')
+      db.close()
+      assert.deepEqual(fixture.files!().filter((f) => f.startsWith('closing.db')), ['closing.db'])
     },
   },
   {

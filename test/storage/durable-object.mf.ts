@@ -40,6 +40,10 @@ registerStorageSuite(
     name: 'ctx.storage.sql in workerd (Miniflare)',
     // A fresh object per case is a fresh, empty database.
     runCase: async (index) => (await call(mf, `/case/${index}?object=case-${objects++}`, { method: 'POST' })).log ?? [],
+    skip: {
+      'close releases the database: no -wal or -shm file is left behind':
+        'an object has no files of its own: the platform keeps its SQLite and the driver\'s close() has nothing to release',
+    },
     crash: async () => {
       const persistDir = join(work, 'crash-data')
       let acked = 0

@@ -2,7 +2,7 @@
 // same runtime and driver) is killed with SIGKILL at a random moment, a few times over; then
 // the log is reopened here and checked with verifyCrashedLog.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +18,7 @@ export function fileFixture(open: (dir: string) => StorageProvider): StorageFixt
     provider: open(dir),
     reopen: () => open(dir),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
+    files: () => readdirSync(dir).sort(),
   }
 }
 
