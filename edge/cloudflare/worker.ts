@@ -212,7 +212,8 @@ export class EdgelogNode {
 function parseInterval(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_CLEANER_OPTIONS.intervalMs
   const ms = Number(value)
-  if (!Number.isSafeInteger(ms) || ms < 100) throw new Error(`EDGELOG_CLEANER_INTERVAL_MS must be an integer of at least 100, not '${value}'`)
+  // The range of --cleaner-interval-ms (src/cli/serve-options.ts).
+  if (!Number.isSafeInteger(ms) || ms < 10 || ms > 24 * 3600 * 1000) throw new Error(`EDGELOG_CLEANER_INTERVAL_MS must be an integer from 10 to 86400000, not '${value}'`)
   return ms
 }
 
