@@ -123,8 +123,19 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     // The client library's socket: no attachment at all.
     await plant(base, '"t":"resume"', null)
     // b (no subscriptions yet): a subscription to a topic that is gone by the wake-up (the same
-    // name with another topic id: deleted and created again).
-    await plant(base, '"s":[]', encodeAttachment([{ id: 'ghost', topic: 'plant', topicId: '0000000000000000', cursors: [{ partition: 0, next: 0, live: true }] }]))
+    // name with another topic id: deleted and created again), and one still catching up (on
+    // workerd a cursor never pauses, so an idle object's cursors are live: planted here to
+    // restore a catch-up position for real).
+    const liveTopicId = (await describeTopic(base, 'live')).topicId
+    assert.match(liveTopicId, /^[0-9a-f]{16}$/)
+    await plant(
+      base,
+      '"s":[]',
+      encodeAttachment([
+        { id: 'ghost', topic: 'plant', topicId: '0000000000000000', cursors: [{ partition: 0, next: 0, live: true }] },
+        { id: 'mid', topic: 'live', topicId: liveTopicId, cursors: [{ partition: 0, next: 1, live: false }] },
+      ]),
+    )
 
     const short = await describeTopic(base, 'short')
     assert.equal(short.partitions[0].logStartOffset, 0, 'the retention topic holds its records before the quiet period')
@@ -193,6 +204,9 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     const ghost = await b.next((f) => f.id === 'ghost')
     assert.equal(ghost.op, 'err')
     assert.equal(ghost.code, 'UNKNOWN_TOPIC_OR_PARTITION')
+    // The restored catch-up position: offsets 1-4 of partition 0 (two produced after the wake-up), once each.
+    const mid = await b.waitRecords('mid', 4)
+    assert.deepEqual(Object.fromEntries(assertContiguous(mid, { 0: 1 })), { 0: 5 })
     const bad = await b.call({ op: 'nope', id: 'x1' })
     assert.equal(bad.op, 'err')
     assert.equal(bad.code, 'INVALID_REQUEST')
