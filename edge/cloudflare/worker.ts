@@ -32,6 +32,7 @@ import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 import type { WsSession } from '../../src/fanout/session.ts'
+import { CloseCode } from '../../src/fanout/socket.ts'
 import { DEFAULT_CLEANER_OPTIONS } from '../../src/log/cleaner.ts'
 import { durableObjectStorage, type DurableObjectStorageLike } from '../../storage/durable-object.ts'
 import { admitUpgrade, WS_PATH } from '../shared/ws.ts'
@@ -66,8 +67,6 @@ export interface Env {
   EDGELOG_CLEANER_INTERVAL_MS?: string
 }
 
-/** Close code for sockets whose subscriptions could not be restored: reconnect and resume. */
-const SERVICE_RESTART = 1012
 
 export class EdgelogNode {
   private readonly broker: Broker
@@ -172,9 +171,9 @@ export class EdgelogNode {
       try {
         session = this.hub.reopenSession(new HibernatingSocket(ws), saved)
       } catch (err) {
+        // reopenSession closed the socket (1012) and released what it had restored.
         console.error('edgelog: a socket\'s subscriptions could not be restored', err)
         this.wake.closed++
-        closeForRestart(ws, 'the node restarted and could not restore the positions of this connection: reconnect and resume')
         continue
       }
       this.sessions.set(ws, session)
@@ -219,7 +218,7 @@ function parseInterval(value: string | undefined): number {
 
 function closeForRestart(ws: HibernatableWebSocket, reason: string): void {
   try {
-    ws.close(SERVICE_RESTART, reason)
+    ws.close(CloseCode.SERVICE_RESTART, reason)
   } catch {
     // Already closing: its close event follows.
   }

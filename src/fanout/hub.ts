@@ -9,7 +9,7 @@ import type { Cursor } from './cursor.ts'
 import { PartitionFeed, type FeedHost } from './feed.ts'
 import { checkFanoutLimits, DEFAULT_FANOUT_LIMITS, type FanoutLimits } from './limits.ts'
 import { originAllowed, type OriginPolicy } from './origin.ts'
-import type { FanoutSocket, NativeChannels } from './socket.ts'
+import { CloseCode, type FanoutSocket, type NativeChannels } from './socket.ts'
 import { WsSession, type SessionAccess } from './session.ts'
 import { brokerNode, type EarlierRange, type FanoutNode } from './node.ts'
 import { planFromSaved, type SavedSubscription, type SessionStore } from './saved.ts'
@@ -162,19 +162,25 @@ export class FanoutHub implements FeedHost {
   reopenSession(socket: FanoutSocket, saved: SavedSubscription[]): WsSession {
     const session = new WsSession(this, socket, this.reopenedSlot('ws'))
     this.sessions.add(session)
-    for (const s of saved) {
-      assert('cursors' in s, 'a consumer-group membership is not restored (it lived in memory)')
-      let plan
-      try {
-        plan = planFromSaved(this.broker, s)
-      } catch (err) {
-        if (err instanceof EdgelogError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION') {
-          session.send(errFrame(s.id, err))
-          continue
+    try {
+      for (const s of saved) {
+        assert('cursors' in s, 'a consumer-group membership is not restored (it lived in memory)')
+        let plan
+        try {
+          plan = planFromSaved(this.broker, s)
+        } catch (err) {
+          if (err instanceof EdgelogError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION') {
+            session.send(errFrame(s.id, err))
+            continue
+          }
+          throw err
         }
-        throw err
+        session.restore(s.id, plan)
       }
-      session.restore(s.id, plan)
+    } catch (err) {
+      // Nothing half-restored stays: the subscriptions stop, the slot is released.
+      session.close(CloseCode.SERVICE_RESTART, 'the node restarted and could not restore the positions of this connection: reconnect and resume')
+      throw err
     }
     session.positionsChanged()
     return session

@@ -81,6 +81,7 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
   let b: WsClient
   let group: WsClient
   let unreadable: WsClient
+  let beyond: WsClient
   let client: EdgelogClient
   const resumed: Array<{ partition: number; offset: number }> = []
 
@@ -110,6 +111,8 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     assert.equal((await group.call({ op: 'sub', id: 'c1', topic: 'plant' })).op, 'ok')
     unreadable = await open()
     assert.equal((await unreadable.call({ op: 'sub', id: 'd1', topic: 'plant' })).op, 'ok')
+    beyond = await open()
+    assert.equal((await beyond.call({ op: 'sub', id: 'e1', topic: 'plant' })).op, 'ok')
     client = new EdgelogClient({ url: base, reconnect: { baseMs: 50, maxMs: 500 } })
     client.subscribe('resume', { from: 'earliest' }, (r) => void resumed.push({ partition: r.partition, offset: r.offset }))
     const deadline = Date.now() + 15_000
@@ -128,6 +131,8 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     // restore a catch-up position for real).
     const liveTopicId = (await describeTopic(base, 'live')).topicId
     assert.match(liveTopicId, /^[0-9a-f]{16}$/)
+    // A position beyond the log end: the log is not the one the socket was reading.
+    await plant(base, '"i":"e1"', encodeAttachment([{ id: 'far', topic: 'live', topicId: liveTopicId, cursors: [{ partition: 0, next: 1000, live: false }] }]))
     await plant(
       base,
       '"s":[]',
@@ -142,7 +147,7 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     assert.equal(short.partitions[0].logEndOffset, 5)
     const m = await metrics(base)
     startBefore = metric(m, 'edgelog_node_start_time_seconds')!
-    assert.equal(metric(m, 'edgelog_ws_connections'), 5)
+    assert.equal(metric(m, 'edgelog_ws_connections'), 6)
 
     await sleep(EVICTION_WAIT_MS) // no request, no frame: the object is evicted
     // The first event after the quiet period: a produce. It wakes the object.
@@ -166,7 +171,7 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     assert.equal(a.closed, undefined)
     const m = await metrics(base)
     assert.equal(metric(m, 'edgelog_hibernation_restored_sockets', 'outcome="restored"'), 2, 'two sockets came back with their subscriptions (a and b)')
-    assert.equal(metric(m, 'edgelog_hibernation_restored_sockets', 'outcome="closed"'), 3, 'three could not be (group, unreadable, missing)')
+    assert.equal(metric(m, 'edgelog_hibernation_restored_sockets', 'outcome="closed"'), 4, 'four could not be (group, unreadable, missing, beyond the log end)')
   })
 
   test('retention ran from the alarm while the object was idle, not from the request that woke it', async () => {
@@ -181,12 +186,16 @@ describe('Cloudflare Durable Object hibernation (workerd via Miniflare)', () => 
     assert.equal(metric(m, 'edgelog_cleaner_runs_total') ?? 0, 0, 'the instance that woke up has not run the cleaner')
   })
 
-  test('sockets whose state cannot be restored are closed with 1012, and the client library resumes without a gap or a duplicate', async () => {
+  test('sockets whose state cannot be restored (a group, unreadable, missing, beyond the log end) are closed with 1012, and the client library resumes without a gap or a duplicate', async () => {
     const g = await group.waitClose()
     assert.equal(g.code, 1012)
     assert.match(g.reason, /consumer-group/)
     const u = await unreadable.waitClose()
     assert.equal(u.code, 1012)
+    const e = await beyond.waitClose()
+    assert.equal(e.code, 1012)
+    assert.match(e.reason, /could not restore the positions/)
+    assert.equal(beyond.records('far').length, 0)
     // The client library reconnects on 1012 and resubscribes from its own positions.
     await produceTo(base, 'resume', 2, 3)
     const deadline = Date.now() + 15_000
