@@ -2,23 +2,48 @@
 // region (src/edge/). Its data directory holds edge.db, the outbox (outbox/) and the relay cache
 // (relay/, a broker of its own whose partitions hold recent records at the region's offsets).
 import { join, resolve } from 'node:path'
+import { SecurityGate } from '../../src/api/security.ts'
 import { Broker } from '../../src/broker/broker.ts'
 import type { ServeOptions } from '../../src/cli/serve-options.ts'
+import type { SecuritySetup } from '../../src/cli/serve-security.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { createEdgeApp } from '../../src/edge/app.ts'
 import { EdgeNode } from '../../src/edge/edge-node.ts'
 import { EdgeRelay } from '../../src/edge/relay.ts'
 import { relayCacheMetrics } from '../../src/edge/relay-metrics.ts'
+import { parseUpstreamToken, type UpstreamCredential } from '../../src/edge/upstream-credential.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import type { OriginPolicy } from '../../src/fanout/origin.ts'
-import { fanoutLimits, type Platform, type ServeHooks } from './serve.ts'
+import { fanoutLimits, readText, type Listener, type Platform, type ServeHooks, type TlsFiles } from './serve.ts'
 
-export async function serveEdge(platform: Platform, options: ServeOptions, originPolicy: OriginPolicy, hooks: ServeHooks = {}): Promise<void> {
+/** The edge's credential at its region, from --upstream-token(-file) or EDGELOG_UPSTREAM_TOKEN. */
+async function upstreamCredential(options: ServeOptions): Promise<UpstreamCredential | undefined> {
+  const file = options['upstream-token-file']
+  if (file !== undefined) return parseUpstreamToken(await readText(file), `--upstream-token-file ${file}`)
+  const token = options['upstream-token']
+  return token === undefined ? undefined : parseUpstreamToken(token, '--upstream-token')
+}
+
+export async function serveEdge(
+  platform: Platform,
+  options: ServeOptions,
+  originPolicy: OriginPolicy,
+  security: { setup: SecuritySetup; tls?: TlsFiles },
+  hooks: ServeHooks = {},
+): Promise<void> {
   const dataDir = resolve(options.data)
   const runtime = systemRuntime()
+  let credential: UpstreamCredential | undefined
+  try {
+    credential = await upstreamCredential(options)
+  } catch (err) {
+    console.error(`edgelog: ${(err as Error).message}`)
+    return platform.exit(2)
+  }
   const edge = EdgeNode.open({
     storage: await platform.openStorage(dataDir, options.fsync),
     runtime,
+    ...(credential ? { credential } : {}),
     options: {
       upstreams: options.upstream,
       outboxBytes: options['outbox-bytes'],
@@ -41,17 +66,47 @@ export async function serveEdge(platform: Platform, options: ServeOptions, origi
   const hub = new FanoutHub(cache, { node: relay, originPolicy, limits: fanoutLimits(options) })
   relay.attach(hub)
   let draining = false
+  // The broker's gate, in front of this edge's own API and its WebSocket upgrades.
+  const clientAddress = platform.clientAddress
+  const gate = new SecurityGate(edge, {
+    ...security.setup.security,
+    clientAddress: clientAddress ? (c) => clientAddress(c.req.raw, c.env) : undefined,
+  })
   const app = createEdgeApp(edge, {
-    limits: { maxRequestBytes: options['max-request-bytes'], maxRecordsPerRequest: options['max-records-per-request'] },
+    limits: {
+      maxRequestBytes: options['max-request-bytes'],
+      maxRecordsPerRequest: options['max-records-per-request'],
+      bodyTimeoutMs: options['body-timeout-ms'],
+      bodyMinBytesPerSec: options['body-min-bytes-per-sec'],
+    },
     ready: () => !draining,
     fanout: hub,
     extraMetrics: () => relayCacheMetrics(cache.metrics.render()),
+    security: gate,
   })
   await hooks.extend?.(app)
+  let listener: Listener
+  try {
+    listener = await platform.listen({ fetch: app.fetch, hub, gate }, { port: options.port, host: options.host, tls: security.tls })
+  } catch (err) {
+    console.error(`edgelog: cannot listen: ${(err as Error).message}`)
+    relay.close()
+    cache.close()
+    edge.close()
+    return platform.exit(2)
+  }
   edge.start()
-  const listener = await platform.listen({ fetch: app.fetch, hub }, { port: options.port, host: options.host })
+  for (const note of security.setup.notes) console.log(`edgelog: ${note}`)
+  if (credential) {
+    const left = credential.expiresAt - Date.now() / 1000
+    console.log(`edgelog: upstream credential: sub ${JSON.stringify(credential.subject)}, expires ${new Date(credential.expiresAt * 1000).toISOString()}`)
+    if (left <= 0) console.error(`edgelog: the --upstream-token expired ${Math.round(-left)} s ago: the region will refuse it, and records will wait in the outbox`)
+  } else {
+    console.log('edgelog: no --upstream-token: this edge sends no credential to its region')
+  }
+  const scheme = security.tls ? 'https' : 'http'
   console.log(
-    `edgelog listening on http://${options.host}:${listener.port} ` +
+    `edgelog listening on ${scheme}://${options.host}:${listener.port} ` +
       `(edge of ${options.upstream.join(', ')}; data ${dataDir}, fsync ${options.fsync}, ${platform.driver}, ${platform.runtime})`,
   )
 

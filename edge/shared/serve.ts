@@ -12,7 +12,7 @@ import { createApp } from '../../src/api/app.ts'
 import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
 import { openClusterNode } from '../../src/cluster/start.ts'
 import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
-import { buildSecurity } from '../../src/cli/serve-security.ts'
+import { buildSecurity, type SecuritySetup } from '../../src/cli/serve-security.ts'
 import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
@@ -36,7 +36,7 @@ export interface Listener {
 export interface NodeHandlers {
   fetch: FetchHandler
   hub: FanoutHub
-  /** Absent on an edge (`--role edge`), which serves no authentication yet. */
+  /** Authentication and quotas for the upgrade (a broker's, or an edge's: the same gate). */
   gate?: SecurityGate
 }
 
@@ -84,6 +84,24 @@ export function fanoutLimits(options: ServeOptions): Partial<FanoutLimits> {
   }
 }
 
+/** Reads a file named by a flag, or says which one cannot be read. */
+export async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch {
+    throw new Error(`${path}: cannot read the file`)
+  }
+}
+
+/** Authentication, quotas and TLS from the flags, for a broker and an edge alike; throws what is wrong. */
+async function readSecurity(options: ServeOptions, runtime: ReturnType<typeof systemRuntime>): Promise<{ setup: SecuritySetup; tls?: TlsFiles }> {
+  const setup = await buildSecurity(options, { readText, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) }, runtime)
+  if (options['tls-cert'] !== undefined && options['tls-key'] !== undefined) {
+    return { setup, tls: { cert: await readText(options['tls-cert']), key: await readText(options['tls-key']) } }
+  }
+  return { setup }
+}
+
 export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Promise<void> {
   const fail = (err: unknown): never => {
     if (err instanceof ServeHelp) {
@@ -101,28 +119,18 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
   } catch (err) {
     return fail(err)
   }
-  if (options.role === 'edge') {
-    const { serveEdge } = await import('./edge.ts')
-    return serveEdge(platform, options, originPolicy, hooks)
-  }
   const runtime = systemRuntime()
-  let setup
+  let setup: SecuritySetup
   let tls: TlsFiles | undefined
   try {
-    const readText = async (path: string) => {
-      try {
-        return await readFile(path, 'utf8')
-      } catch {
-        throw new Error(`${path}: cannot read the file`)
-      }
-    }
-    setup = await buildSecurity(options, { readText, randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)) }, runtime)
-    if (options['tls-cert'] !== undefined && options['tls-key'] !== undefined) {
-      tls = { cert: await readText(options['tls-cert']), key: await readText(options['tls-key']) }
-    }
+    ;({ setup, tls } = await readSecurity(options, runtime))
   } catch (err) {
     console.error(`edgelog: ${(err as Error).message}`)
     return platform.exit(2)
+  }
+  if (options.role === 'edge') {
+    const { serveEdge } = await import('./edge.ts')
+    return serveEdge(platform, options, originPolicy, { setup, tls }, hooks)
   }
   const dataDir = resolve(options.data)
   const storage = await platform.openStorage(dataDir, options.fsync)

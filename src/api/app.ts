@@ -4,7 +4,7 @@ import type { Broker } from '../broker/broker.ts'
 import { isAdmin } from '../auth/principal.ts'
 import type { FanoutHub } from '../fanout/hub.ts'
 import { sseResponse } from '../fanout/sse.ts'
-import { limitBodyTime, readJson } from './body.ts'
+import { bodyDeadline, readJson } from './body.ts'
 import { notFoundOrMethodNotAllowed } from './method-not-allowed.ts'
 import { clientBundleRoutes } from './client-bundle.ts'
 import { mountCluster, type ClusterApi } from './cluster.ts'
@@ -48,16 +48,8 @@ export function createApp(broker: Broker, options: AppOptions = {}) {
   app.notFound(notFoundOrMethodNotAllowed(() => app.routes))
 
   gate.installTransportHeaders(app)
-  const timing = {
-    clock: broker.runtime.clock,
-    timers: broker.runtime.timers,
-    timeoutMs: limits.bodyTimeoutMs,
-    minBytesPerSec: limits.bodyMinBytesPerSec,
-  }
-  app.use('*', async function bodyDeadline(c, next) {
-    if (c.req.raw.body !== null) limitBodyTime(c.req.raw, timing)
-    await next()
-  })
+  const { clock, timers } = broker.runtime
+  app.use('*', bodyDeadline({ clock, timers, timeoutMs: limits.bodyTimeoutMs, minBytesPerSec: limits.bodyMinBytesPerSec }))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', (c) =>

@@ -28,6 +28,14 @@ export function limitBodyTime(req: Request, timing: BodyTiming): void {
   deadlines.set(req, { ...timing, start: timing.clock.monotonic() })
 }
 
+/** The middleware that puts every request with a body under the deadline (broker and edge apps). */
+export function bodyDeadline(timing: BodyTiming) {
+  return async function bodyDeadline(c: { req: { raw: Request } }, next: () => Promise<void>): Promise<void> {
+    if (c.req.raw.body !== null) limitBodyTime(c.req.raw, timing)
+    await next()
+  }
+}
+
 function timedOut(): EdgelogError {
   return new EdgelogError('REQUEST_TIMED_OUT', 'the request body arrived too slowly', { connection: 'close' })
 }

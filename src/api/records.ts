@@ -57,7 +57,7 @@ export function pinPartition(records: ProduceRecord[], partition: number): void 
 }
 
 /** What a produce counts against the byte quota: the record bytes, as Kafka's produce quota. */
-function recordBytes(records: ProduceRecord[]): number {
+export function recordBytes(records: ProduceRecord[]): number {
   let n = 0
   for (const r of records) {
     n += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0)

@@ -6,7 +6,8 @@ import type { Context, Hono, MiddlewareHandler } from 'hono'
 import { AuthenticationError, type Authenticator } from '../auth/authenticator.ts'
 import { ANONYMOUS_SUPERUSER, type Principal } from '../auth/principal.ts'
 import type { SubscribeTokenMinter } from '../auth/subscribe-tokens.ts'
-import type { Broker } from '../broker/broker.ts'
+import type { ThrottleReason } from '../broker/broker-metrics.ts'
+import type { Metrics } from '../core/metrics.ts'
 import { EdgelogError } from '../core/errors.ts'
 import { ThrottledError, type Quotas } from '../quota/quotas.ts'
 import { installAccessRules } from './access.ts'
@@ -45,16 +46,26 @@ const noop = () => {}
  */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/v1/client.js'])
 
+/**
+ * Where the gate counts its refusals: a broker, or an edge relay (src/edge/), which serves the
+ * same API behind the same gate.
+ */
+export interface GateHost {
+  readonly metrics: Metrics
+  /** Counts a quota refusal in edgelog_throttled_requests_total{reason}. */
+  countThrottled(reason: ThrottleReason): void
+}
+
 export class SecurityGate {
   private readonly authFailures
   private readonly denied
 
   constructor(
-    private readonly broker: Broker,
+    private readonly host: GateHost,
     readonly options: SecurityOptions = {},
   ) {
-    this.authFailures = broker.metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401 UNAUTHORIZED, by reason')
-    this.denied = broker.metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
+    this.authFailures = host.metrics.counter('edgelog_auth_failures_total', 'Requests refused with 401 UNAUTHORIZED, by reason')
+    this.denied = host.metrics.counter('edgelog_authorization_failures_total', 'Requests refused with 403, by resource type')
   }
 
   /** Something to check: without authentication and quotas, requests go straight through. */
@@ -174,7 +185,7 @@ export class SecurityGate {
    */
   countRefusal(err: unknown): void {
     if (err instanceof AuthenticationError) this.authFailures.inc({ reason: err.reason })
-    else if (err instanceof ThrottledError) this.broker.countThrottled(err.quota)
+    else if (err instanceof ThrottledError) this.host.countThrottled(err.quota)
     else if (err instanceof EdgelogError) {
       if (err.code === 'TOPIC_AUTHORIZATION_FAILED') this.denied.inc({ resource: 'topic' })
       else if (err.code === 'GROUP_AUTHORIZATION_FAILED') this.denied.inc({ resource: 'group' })

@@ -9,20 +9,6 @@ import { DEFAULT_CLUSTER_CONFIG } from '../cluster/broker-agent.ts'
 import { DEFAULT_REPLICATION_CONFIG } from '../replication/config.ts'
 import { DEFAULT_EDGE_OPTIONS as EDGE } from '../edge/options.ts'
 
-/** Security flags an edge does not serve yet (see the check below). */
-const EDGE_UNSUPPORTED = [
-  'jwt-secret',
-  'jwt-public-key',
-  'jwks',
-  'allow-anonymous',
-  'tls-cert',
-  'quota-produce-bytes-per-sec',
-  'quota-requests-per-sec',
-  'max-connections-per-ip',
-  'max-connections-per-principal',
-  'max-long-polls-per-principal',
-] as const
-
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true')
 const path = z.string().min(1)
@@ -92,6 +78,9 @@ export const ServeOptionsSchema = z
     'ship-batch-bytes': int(1024, 64 * 1024 * 1024).default(EDGE.shipBatchBytes),
     'ack-timeout-ms': int(100, 10 * 60_000).default(EDGE.ackTimeoutMs),
     'metadata-refresh-ms': int(100, 3600_000).default(EDGE.metadataRefreshMs),
+    // The edge's own credential at its region (src/edge/upstream-credential.ts checks its shape).
+    'upstream-token': z.string().min(1).max(16 * 1024).optional(),
+    'upstream-token-file': path.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -121,14 +110,11 @@ export const ServeOptionsSchema = z
     if (o.role === 'edge' && o.upstream.length === 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'an edge needs at least one --upstream URL' })
     if (o.role === 'broker' && o.upstream.length > 0) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only an edge (--role edge) has upstreams' })
     if (o.role === 'edge' && o.etcd !== undefined) ctx.addIssue({ code: 'custom', path: ['etcd'], message: 'an edge is not a member of its region\'s cluster: give it --upstream URLs of the brokers instead' })
-    // An edge serves its own app (src/edge/app.ts), without the security gate so far: refusing
-    // the flags is better than a node that looks protected and is not.
-    if (o.role === 'edge') {
-      for (const flag of EDGE_UNSUPPORTED) {
-        if (o[flag] !== undefined && o[flag] !== false) {
-          ctx.addIssue({ code: 'custom', path: [flag], message: 'is not served by an edge (--role edge) yet: authenticate in front of it' })
-        }
-      }
+    for (const flag of ['upstream-token', 'upstream-token-file'] as const) {
+      if (o[flag] !== undefined && o.role !== 'edge') ctx.addIssue({ code: 'custom', path: [flag], message: 'is the credential of an edge (--role edge) at its region' })
+    }
+    if (o['upstream-token'] !== undefined && o['upstream-token-file'] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['upstream-token-file'], message: 'give --upstream-token or --upstream-token-file, not both' })
     }
   })
 
@@ -153,10 +139,11 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--replica-fetch-max-bytes N] [--replica-fetch-wait-max-ms 500] [--request-timeout-ms 30000]
   edge:             [--role broker|edge] [--upstream URL [--upstream URL ...]] [--outbox-bytes N]
                     [--relay-cache-bytes N] [--ship-batch-bytes N] [--ack-timeout-ms N]
-                    [--metadata-refresh-ms N]
+                    [--metadata-refresh-ms N] [--upstream-token TOKEN | --upstream-token-file FILE]
   --etcd joins a cluster (--node-id unique per broker; --advertise is how the others reach it,
   http://HOST:PORT by default); without it the node is a cluster of one.
-  --role edge: a relay near users that ships its outbox to the --upstream brokers (README, "Edge relays").
+  --role edge: a relay near users that ships its outbox to the --upstream brokers (README, "Edge relays");
+  it takes the security flags below for its own clients, and --upstream-token for the region.
   security:         [--jwt-secret SECRET | --jwt-public-key FILE | --jwks FILE] [--jwt-audience AUD]
                     [--jwt-issuer ISS] [--jwt-clock-skew-sec 30] [--allow-anonymous [--anonymous-acl JSON]]
                     [--subscribe-token-secret SECRET] [--tls-cert FILE --tls-key FILE]
@@ -164,9 +151,10 @@ export const SERVE_USAGE = `usage: edgelog serve [--port 8080] [--host 127.0.0.1
                     [--max-connections-per-ip N] [--max-connections-per-principal N]
                     [--max-long-polls-per-principal N]
   PORT, EDGELOG_DATA, EDGELOG_FSYNC, EDGELOG_ETCD, EDGELOG_PEER_TOKEN, EDGELOG_ROLE, EDGELOG_UPSTREAM
-  (comma-separated URLs), EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET set the defaults of
-  --port, --data, --fsync, --etcd, --peer-token, --role, --upstream, --jwt-secret and
-  --subscribe-token-secret (secrets in the environment stay out of the process list).
+  (comma-separated URLs), EDGELOG_UPSTREAM_TOKEN, EDGELOG_JWT_SECRET and EDGELOG_SUBSCRIBE_TOKEN_SECRET
+  set the defaults of --port, --data, --fsync, --etcd, --peer-token, --role, --upstream,
+  --upstream-token, --jwt-secret and --subscribe-token-secret (secrets in the environment stay out
+  of the process list).
   --allowed-origins unset: WebSocket and SSE accept same-origin and no-Origin clients only.`
 
 /** Thrown for --help: the caller prints SERVE_USAGE and exits 0. */
@@ -203,6 +191,11 @@ export function parseServeOptions(argv: string[], env: Record<string, string | u
   if (flags.etcd === undefined && env.EDGELOG_ETCD) flags.etcd = env.EDGELOG_ETCD
   if (flags['peer-token'] === undefined && env.EDGELOG_PEER_TOKEN) flags['peer-token'] = env.EDGELOG_PEER_TOKEN
   if (flags.role === undefined && env.EDGELOG_ROLE) flags.role = env.EDGELOG_ROLE
+  // Only an edge reads its upstream token from the environment: a broker started in the same
+  // environment is not refused for a secret meant for an edge (the flag on a broker is).
+  if (flags.role === 'edge' && flags['upstream-token'] === undefined && flags['upstream-token-file'] === undefined && env.EDGELOG_UPSTREAM_TOKEN) {
+    flags['upstream-token'] = env.EDGELOG_UPSTREAM_TOKEN
+  }
   if (flags.upstream === undefined && env.EDGELOG_UPSTREAM) flags.upstream = env.EDGELOG_UPSTREAM.split(',').map((u) => u.trim()).filter(Boolean)
   const parsed = ServeOptionsSchema.safeParse(flags)
   if (!parsed.success) {

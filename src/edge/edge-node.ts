@@ -22,6 +22,8 @@ import { EdgeProducer } from './producer.ts'
 import { checkKeys, routeRecords, topicConfig } from './router.ts'
 import { PartitionShipper, type ShipperHost } from './shipper.ts'
 import { Upstream } from './upstream.ts'
+import type { UpstreamCredential } from './upstream-credential.ts'
+import type { ThrottleReason } from '../broker/broker-metrics.ts'
 
 export type Acks = '0' | '1' | 'all'
 
@@ -52,6 +54,8 @@ export interface EdgeNodeDeps {
   options: Partial<EdgeOptions> & { upstreams: string[] }
   /** Replaces the global fetch for upstream requests (tests). */
   fetch?: FetchFunction
+  /** The edge's own token at the region (--upstream-token); without it its requests carry none. */
+  credential?: UpstreamCredential
 }
 
 export class EdgeNode implements ShipperHost {
@@ -70,6 +74,11 @@ export class EdgeNode implements ShipperHost {
   private readonly sticky: StickyPartitioner
   private relay: RelayHooks | undefined
   private closed = false
+  private readonly credential: UpstreamCredential | undefined
+  private readonly throttled
+  private readonly credentialRefusals
+  /** Monotonic ms of the last 403 logged, per code (one line a minute is enough to be seen). */
+  private readonly forbiddenLoggedAt = new Map<string, number>()
 
   private constructor(deps: EdgeNodeDeps) {
     this.options = { ...DEFAULT_EDGE_OPTIONS, ...deps.options }
@@ -77,11 +86,19 @@ export class EdgeNode implements ShipperHost {
     this.storage = deps.storage
     this.sticky = new StickyPartitioner(deps.runtime.random)
     this.store = new EdgeStore(deps.storage.open('edge'))
+    this.credential = deps.credential
+    this.throttled = this.metrics.counter('edgelog_throttled_requests_total', 'Requests refused with THROTTLED, per reason')
+    this.credentialRefusals = this.metrics.counter(
+      'edgelog_edge_upstream_auth_failures_total',
+      "The edge's own requests to the region refused with 401 or 403 (its --upstream-token), per code",
+    )
     this.upstream = new Upstream(deps.runtime, {
       urls: this.options.upstreams,
       timeoutMs: this.options.upstreamTimeoutMs,
       reachabilityWindowMs: this.options.reachabilityWindowMs,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.credential ? { credential: deps.credential } : {}),
+      onCredentialRefused: (code, message, first) => this.credentialRefused(code, message, first),
     })
     this.metadata = new EdgeMetadata(
       this.store,
@@ -118,9 +135,14 @@ export class EdgeNode implements ShipperHost {
     for (const s of this.shippers.values()) s.wake()
   }
 
-  /** Ready while upstream answered recently; an edge that cannot reach its region says so. */
+  /** Ready while upstream answered recently and accepts the edge's credential. */
   get ready(): boolean {
-    return !this.closed && this.upstream.reachable
+    return !this.closed && this.upstream.reachable && this.upstream.credentialRefused === undefined
+  }
+
+  /** A quota refusal at this edge's gate (src/api/security.ts), counted as a broker counts it. */
+  countThrottled(reason: ThrottleReason): void {
+    this.throttled.inc({ reason })
   }
 
   // ---- produce ----
@@ -211,12 +233,23 @@ export class EdgeNode implements ShipperHost {
     return { partition: index, offsets, duplicate: r.duplicate }
   }
 
-  /** A producer id for one of this edge's clients (their batches are deduplicated in the outbox). */
-  initClientProducer(existing?: number): { producerId: number; producerEpoch: number } {
+  /**
+   * A producer id for one of this edge's clients (their batches are deduplicated in the outbox),
+   * bound to the principal that asked, as a broker binds its ids (admins may bump any).
+   */
+  initClientProducer(existing?: number, principal = '', anyOwner = true): { producerId: number; producerEpoch: number } {
     this.checkOpen()
-    const r = this.store.initClientProducer(this.runtime.clock.now(), existing)
-    if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this edge`)
+    const r = this.store.initClientProducer(this.runtime.clock.now(), principal, existing, anyOwner)
+    if (!r) fail('UNKNOWN_PRODUCER_ID', `producer id ${existing} was not issued by this edge to this principal`)
     return r
+  }
+
+  /** Refuses a client producer id issued to another principal, as if it did not exist (as a broker does). */
+  checkProducerOwner(producerId: number, principal: string, anyOwner = false): void {
+    const owner = this.store.clientProducerOwner(producerId)
+    if (owner === undefined || (!anyOwner && owner !== principal)) {
+      fail('UNKNOWN_PRODUCER_ID', `producer id ${producerId} was not issued by this edge to this principal`)
+    }
   }
 
   /** The partition exists (as far as this edge knows), or UNKNOWN_TOPIC_OR_PARTITION, as a broker answers. */
@@ -290,6 +323,28 @@ export class EdgeNode implements ShipperHost {
     return false
   }
 
+  /**
+   * The region refused one of the edge's own requests for its credential. Nothing is dropped:
+   * the shippers keep their records and halt (offering them again), the relays retry; this
+   * says why, once when it starts and once a minute for a missing grant.
+   */
+  private credentialRefused(code: string, message: string, first: boolean): void {
+    this.credentialRefusals.inc({ code })
+    const what = this.credential ? `this edge's --upstream-token (sub ${JSON.stringify(this.credential.subject)})` : "this edge's requests (it has no --upstream-token)"
+    if (code === 'UNAUTHORIZED') {
+      if (first) {
+        this.options.logError(
+          `edgelog edge: the region refused ${what}: ${message}. Records stay in the outbox and ship once the region accepts the edge's credential (restart it with a valid --upstream-token).`,
+        )
+      }
+      return
+    }
+    const now = this.runtime.clock.monotonic()
+    if (now - (this.forbiddenLoggedAt.get(code) ?? -Infinity) < 60_000) return
+    this.forbiddenLoggedAt.set(code, now)
+    this.options.logError(`edgelog edge: the region refused ${what} a grant it needs (${code}): ${message}. Records stay in the outbox.`)
+  }
+
   private registerMetrics(): void {
     const m = this.metrics
     m.gauge('edgelog_node_info', 'What this node is (1): role="edge" for an edge relay', () => [[{ role: 'edge' }, 1]])
@@ -302,6 +357,13 @@ export class EdgeNode implements ShipperHost {
       const at = this.metadata.lastRefreshAt
       return [[{}, at === -Infinity ? -1 : Math.round((this.runtime.clock.monotonic() - at) / 100) / 10]]
     })
+    m.gauge('edgelog_edge_upstream_credential_refused', "1 while the region refuses this edge's credential (401 to its own requests, until one succeeds)", () => [
+      [{}, this.upstream.credentialRefused ? 1 : 0],
+    ])
+    const credential = this.credential
+    if (credential) {
+      m.gauge('edgelog_edge_upstream_token_expiry_seconds', "The exp claim of this edge's --upstream-token (epoch seconds)", () => [[{}, credential.expiresAt]])
+    }
     m.gauge('edgelog_edge_topics', 'Topics this edge knows of its region', () => [[{}, this.metadata.list().length]])
     m.gauge('edgelog_edge_ack_waiters', 'acks=all produces waiting for their regional offsets', () => [[{}, this.ackWaiters]])
   }

@@ -217,20 +217,24 @@ export class EdgeStore {
 
   // ---- producer ids issued to this edge's clients ----
 
-  /** A new client producer id (epoch 0), or the next epoch of one this edge issued. */
-  initClientProducer(now: number, existing?: number): ProducerIdentity | undefined {
+  /**
+   * A new client producer id (epoch 0) bound to `principal`, or the next epoch of one this edge
+   * issued. Undefined when the id was not issued here, or (unless `anyOwner`) to another
+   * principal: as on a broker, another principal's id is answered as if it did not exist.
+   */
+  initClientProducer(now: number, principal: string, existing?: number, anyOwner = false): ProducerIdentity | undefined {
     this.checkOpen()
     return this.db.transaction(() => {
       if (existing !== undefined) {
-        const row = this.db.prepare('SELECT producer_epoch FROM client_producers WHERE producer_id = ?').get(existing)
-        if (!row) return undefined
+        const row = this.db.prepare('SELECT producer_epoch, principal FROM client_producers WHERE producer_id = ?').get(existing)
+        if (!row || (!anyOwner && String(row.principal) !== principal)) return undefined
         const epoch = Number(row.producer_epoch) + 1
         this.db.prepare('UPDATE client_producers SET producer_epoch = ?, updated_at = ? WHERE producer_id = ?').run(epoch, now, existing)
         return { producerId: existing, producerEpoch: epoch }
       }
       const row = this.db.prepare('SELECT COALESCE(MAX(producer_id), -1) + 1 AS id FROM client_producers').get()!
       const producerId = Number(row.id)
-      this.db.prepare('INSERT INTO client_producers (producer_id, producer_epoch, updated_at) VALUES (?, 0, ?)').run(producerId, now)
+      this.db.prepare('INSERT INTO client_producers (producer_id, producer_epoch, updated_at, principal) VALUES (?, 0, ?, ?)').run(producerId, now, principal)
       return { producerId, producerEpoch: 0 }
     })
   }
@@ -239,6 +243,13 @@ export class EdgeStore {
     this.checkOpen()
     const row = this.db.prepare('SELECT producer_epoch FROM client_producers WHERE producer_id = ?').get(producerId)
     return row ? Number(row.producer_epoch) : undefined
+  }
+
+  /** The principal a client producer id was issued to, or undefined when this edge did not issue it. */
+  clientProducerOwner(producerId: number): string | undefined {
+    this.checkOpen()
+    const row = this.db.prepare('SELECT principal FROM client_producers WHERE producer_id = ?').get(producerId)
+    return row ? String(row.principal) : undefined
   }
 
   close(): void {

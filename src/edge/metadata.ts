@@ -8,6 +8,7 @@ import { validateTopicName } from '../broker/names.ts'
 import { EdgelogError } from '../core/errors.ts'
 import type { EdgeStore, PartitionMeta, TopicMeta } from './edge-store.ts'
 import type { Upstream } from './upstream.ts'
+import { credentialRefused, serverError } from './errors.ts'
 
 /** A described topic is described again after this long even when nothing uses it. */
 const DESCRIBE_MAX_AGE_FACTOR = 6
@@ -81,6 +82,7 @@ export class EdgeMetadata {
     } catch (err) {
       // Listed but never described, upstream away: route by the listing with default configs.
       if (known) return known
+      if (credentialRefused(err)) throw new EdgelogError('NETWORK_EXCEPTION', `topic '${name}' is not known at this edge: ${serverError(err).message}`)
       throw new EdgelogError('NETWORK_EXCEPTION', `topic '${name}' is not known at this edge and upstream cannot be reached: ${(err as Error).message}`)
     }
     if (!described) throw new EdgelogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`)

@@ -160,6 +160,10 @@ export class EdgeRelay implements FanoutNode {
     return this.edge.produce(topic, records, acks)
   }
 
+  checkProducerOwner(producerId: number, principal: string, anyOwner: boolean): void {
+    this.edge.checkProducerOwner(producerId, principal, anyOwner)
+  }
+
   produceIdempotent(topic: string, partition: number, records: NewRecord[], acks: Acks, producer: ProducerId) {
     return this.edge.produceIdempotent(topic, partition, records, acks, producer)
   }
@@ -215,6 +219,10 @@ export class EdgeRelay implements FanoutNode {
     })
     conn.onError((err) => {
       if (err.code !== 'NETWORK_EXCEPTION') return
+      // A refused upgrade looks like a connection error to a WebSocket client; while the region
+      // refuses the edge's credential over HTTP, that is the likelier cause: the broker is up,
+      // so it is neither marked unreachable nor passed over (the subscription keeps retrying).
+      if (up.credentialRefused) return
       up.noteContact(url, false, err.message)
       up.moveOnFrom(url)
       // Another upstream is current now: every topic relay moves to it, from where its cache ends.

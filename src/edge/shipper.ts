@@ -42,7 +42,11 @@ const HALT: ReadonlySet<string> = new Set([
   'UNSUPPORTED_COMPRESSION_TYPE',
   'UNSUPPORTED_MEDIA_TYPE',
   'RECORD_LIST_TOO_LARGE',
+  // The region refuses the edge's credential (--upstream-token), or its grant for this topic:
+  // the records wait in the outbox until it accepts them (src/edge/upstream-credential.ts).
   'UNAUTHORIZED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
   'FORBIDDEN',
   'NOT_FOUND',
   'INVALID_RESPONSE',

@@ -6,6 +6,8 @@ import { TopicMetadata } from '../client/metadata.ts'
 import { EdgelogError as ClientError, isEdgelogError } from '../client/errors.ts'
 import { webSocketUrl } from '../client/index.ts'
 import type { Runtime } from '../core/clock.ts'
+import type { UpstreamCredential } from './upstream-credential.ts'
+import { CREDENTIAL_REFUSED } from './errors.ts'
 
 /** Answers after which another upstream may do better (the request may be sent there again only if it is idempotent). */
 const MOVE_ON: ReadonlySet<string> = new Set(['NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'NOT_LEADER_OR_FOLLOWER', 'SHUTTING_DOWN'])
@@ -25,6 +27,10 @@ export interface UpstreamOptions {
   reachabilityWindowMs: number
   /** Replaces the global fetch (tests run a broker's app in-process through this). */
   fetch?: FetchFunction
+  /** The edge's own token at the region; without it the edge's requests carry none. */
+  credential?: UpstreamCredential
+  /** The region answered one of the edge's own requests with 401 or 403 (CREDENTIAL_REFUSED). */
+  onCredentialRefused?: (code: string, message: string, first: boolean) => void
 }
 
 export class Upstream {
@@ -36,6 +42,8 @@ export class Upstream {
   private lastContact = -Infinity
   /** Monotonic ms of the last request that got no answer at all. */
   private lastFailure = -Infinity
+  /** Why the region last refused the edge's credential (401), until one of its requests succeeds. */
+  private refusal: { message: string; at: number } | undefined
 
   constructor(
     private readonly runtime: Runtime,
@@ -45,7 +53,12 @@ export class Upstream {
     const f = options.fetch
     this.fetch = f ? (input, init) => f(new Request(input, init)) : (input, init) => globalThis.fetch(input, init)
     this.states = options.urls.map((url) => {
-      const http = new HttpClient({ url, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
+      const http = new HttpClient({
+        url,
+        timeoutMs: options.timeoutMs,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.credential ? { headers: { authorization: `Bearer ${options.credential.token}` } } : {}),
+      })
       // A region that lists its brokers (GET /v1/brokers, cluster mode) gets each partition's
       // requests at its leader; a single broker lists none and gets everything.
       http.useRouter(new TopicMetadata(http, { now: () => runtime.clock.now() }))
@@ -62,8 +75,19 @@ export class Upstream {
     return this.states[this.current]!.url
   }
 
+  /**
+   * The current upstream's `/v1/ws` URL; with the edge's token as `?token=`, which every runtime's
+   * WebSocket client can send (not all of them can set an Authorization header on the upgrade).
+   */
   get wsUrl(): string {
-    return webSocketUrl(this.url)
+    const url = new URL(webSocketUrl(this.url))
+    if (this.options.credential) url.searchParams.set('token', this.options.credential.token)
+    return url.href
+  }
+
+  /** The region refused the edge's credential (401) and has accepted none of its requests since. */
+  get credentialRefused(): { message: string; at: number } | undefined {
+    return this.refusal
   }
 
   get http(): HttpClient {
@@ -98,10 +122,12 @@ export class Upstream {
       try {
         const result = await fn(state.http)
         this.noteAnswer(state, true)
+        this.refusal = undefined
         return result
       } catch (err) {
         lastError = err
         const code = isEdgelogError(err) ? err.code : 'NETWORK_EXCEPTION'
+        if (CREDENTIAL_REFUSED.has(code)) this.noteRefusal(code, String((err as Error)?.message ?? err))
         this.noteAnswer(state, !(code === 'NETWORK_EXCEPTION' || code === 'REQUEST_TIMED_OUT'), String((err as Error)?.message ?? err))
         if (!MOVE_ON.has(code)) throw err
         this.moveOn(index)
@@ -121,6 +147,13 @@ export class Upstream {
   noteContact(url: string, answered: boolean, error = ''): void {
     const state = this.states.find((s) => s.url === url)
     if (state) this.noteAnswer(state, answered, error)
+  }
+
+  /** One of the edge's own requests was refused for its credential: reported, never retried here. */
+  private noteRefusal(code: string, message: string): void {
+    const first = code === 'UNAUTHORIZED' && this.refusal === undefined
+    if (code === 'UNAUTHORIZED') this.refusal = { message: message.slice(0, 300), at: this.runtime.clock.now() }
+    this.options.onCredentialRefused?.(code, message, first)
   }
 
   private noteAnswer(state: UrlState, answered: boolean, error = ''): void {

@@ -35,6 +35,11 @@ export interface FanoutNode {
     producer: ProducerId,
   ): Promise<{ partition: number; offsets: Array<number | null>; duplicate: boolean; heldAt?: string }>
   commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>): void | Promise<void>
+  /**
+   * Refuses a producer id that was not issued to `principal` (UNKNOWN_PRODUCER_ID, as if it did
+   * not exist). Without it the hub's broker checks: an edge issues its clients' ids itself.
+   */
+  checkProducerOwner?(producerId: number, principal: string, anyOwner: boolean): void | Promise<void>
   /** False where there is no group coordinator (an edge relay): `sub` frames with a group are refused. */
   readonly groupSubscriptions?: boolean
   /** A topic's live subscriptions on this node changed (an edge keeps one upstream feed per topic while any exist). */

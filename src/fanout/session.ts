@@ -252,7 +252,11 @@ export class WsSession {
     const access = this.access
     if (access) {
       requireTopic(access.principal, 'produce', f.topic)
-      if (f.producer) await this.hub.broker.checkProducerOwner(f.producer.id, access.principal.id, isAdmin(access.principal))
+      if (f.producer) {
+        const node = this.hub.node
+        const owner = node.checkProducerOwner ? node.checkProducerOwner.bind(node) : this.hub.broker.checkProducerOwner.bind(this.hub.broker)
+        await owner(f.producer.id, access.principal.id, isAdmin(access.principal))
+      }
       access.checkProduceBytes()
     }
     const now = this.hub.runtime.clock.now()

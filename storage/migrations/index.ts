@@ -70,6 +70,14 @@ export const edgeMigrations: Migration[] = [
       "CREATE TABLE `upstream_partitions` (\n\t`topic` text NOT NULL,\n\t`partition` integer NOT NULL,\n\t`leader` text NOT NULL,\n\t`leader_epoch` integer NOT NULL,\n\t`log_start_offset` integer NOT NULL,\n\t`high_watermark` integer NOT NULL,\n\tPRIMARY KEY(`topic`, `partition`)\n);",
       "CREATE TABLE `upstream_topics` (\n\t`name` text PRIMARY KEY NOT NULL,\n\t`topic_id` text NOT NULL,\n\t`partitions` integer NOT NULL,\n\t`config` text NOT NULL,\n\t`described_at` integer NOT NULL\n);"
     ]
+  },
+  {
+    "tag": "0001_client_producer_principal",
+    "folderMillis": 1795317691676,
+    "hash": "a6a43868f0b3c48d951503d80447110e395d96daf56b539470ab1f1cfd6d3240",
+    "statements": [
+      "ALTER TABLE `client_producers` ADD `principal` text DEFAULT '' NOT NULL;"
+    ]
   }
 ]
 

@@ -75,4 +75,6 @@ export const clientProducers = sqliteTable('client_producers', {
   producerId: integer('producer_id').primaryKey(),
   producerEpoch: integer('producer_epoch').notNull(),
   updatedAt: integer('updated_at').notNull(),
+  /** The principal the id was issued to ('' when issued without authentication), as on a broker. */
+  principal: text('principal').notNull().default(''),
 })

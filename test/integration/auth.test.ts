@@ -478,9 +478,10 @@ describe('configuration mistakes stop the node before it serves', () => {
     const cluster = serve(['--jwt-secret', SECRET, '--etcd', 'http://127.0.0.1:9'])
     assert.equal(cluster.code, 2)
     assert.match(cluster.out, /needs --peer-token/)
-    const edge = serve(['--role', 'edge', '--upstream', 'http://127.0.0.1:9', '--jwt-secret', SECRET])
-    assert.equal(edge.code, 2)
-    assert.match(edge.out, /not served by an edge/)
+    // An edge takes the same flags (test/integration/edge-auth.test.ts); its upstream token is an edge's only.
+    const upstreamToken = serve(['--jwt-secret', SECRET, '--upstream-token', 'a.b.c'])
+    assert.equal(upstreamToken.code, 2)
+    assert.match(upstreamToken.out, /credential of an edge/)
   })
 
   test('EDGELOG_JWT_SECRET switches authentication on without the secret on the command line', async () => {

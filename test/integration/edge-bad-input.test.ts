@@ -1,6 +1,7 @@
 // Bad input at an edge gets the same answer as at a broker: every request below goes to both,
 // and the status and error code must match. Nothing refused may reach the outbox.
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { removeDir, type TestServer } from '../helpers/server.ts'
 import { metricSum, startEdge, startRegion, waitUntil, type Region } from '../helpers/edge.ts'
@@ -15,6 +16,7 @@ interface Case {
 }
 
 const json = (v: unknown) => JSON.stringify(v)
+const BODY_TIMEOUT_MS = 2000
 const big = 'x'.repeat(3000)
 
 const CASES: Case[] = [
@@ -65,6 +67,7 @@ const CASES: Case[] = [
   { what: 'a GET on the records route with a bad offset', method: 'GET', path: '/v1/topics/bi-main/partitions/0/records?offset=-1' },
   { what: 'a fetch beyond the log end', method: 'GET', path: '/v1/topics/bi-main/partitions/0/records?offset=999999' },
   { what: 'an unknown route', method: 'GET', path: '/v1/nope' },
+  { what: 'a wrong method on a known route', method: 'PUT', path: '/v1/topics/bi-main/records', body: json({ records: [{ value: 1 }] }) },
   { what: 'an SSE stream of an unknown topic', method: 'GET', path: '/v1/topics/nope/sse' },
   { what: 'an SSE stream with a bad from', method: 'GET', path: '/v1/topics/bi-main/sse?from=zz' },
 ]
@@ -73,8 +76,9 @@ describe('bad input at an edge', () => {
   let region: Region
   let edge: TestServer
   before(async () => {
-    region = await startRegion(['--max-records-per-request', '1000', '--max-request-bytes', '1048576'])
-    edge = await startEdge(region.upstream, ['--max-records-per-request', '1000', '--max-request-bytes', '1048576'])
+    const limits = ['--max-records-per-request', '1000', '--max-request-bytes', '1048576', '--body-timeout-ms', String(BODY_TIMEOUT_MS)]
+    region = await startRegion(limits)
+    edge = await startEdge(region.upstream, limits)
     await postJson(`${region.broker.url}/v1/topics`, { name: 'bi-main', partitions: 3 })
     await postJson(`${region.broker.url}/v1/topics`, { name: 'bi-small', partitions: 2, config: { 'max.message.bytes': 2000 } })
     await postJson(`${region.broker.url}/v1/topics`, { name: 'bi-compact', partitions: 1, config: { 'cleanup.policy': 'compact' } })
@@ -140,6 +144,27 @@ describe('bad input at an edge', () => {
       atBroker.close()
       atEdge.close()
     }
+  })
+
+  test('a body trickled a byte at a time is cut off with 408 at the edge, as at a broker', async () => {
+    const body = json({ records: [{ value: 'x'.repeat(2000) }] })
+    const s = net.connect(Number(new URL(edge.url).port), '127.0.0.1')
+    let text = ''
+    let closed = false
+    s.on('data', (d) => (text += d.toString('latin1')))
+    s.on('close', () => (closed = true))
+    s.on('error', () => {})
+    s.write(`POST /v1/topics/bi-main/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)
+    let i = 0
+    const trickle = setInterval(() => !closed && i < body.length && s.write(body[i++]!), 100)
+    try {
+      await waitUntil('the edge closed the trickling connection', () => closed, 20_000)
+    } finally {
+      clearInterval(trickle)
+      s.destroy()
+    }
+    assert.match(text, /^HTTP\/1\.1 408 /, text.slice(0, 200))
+    assert.match(text, /REQUEST_TIMED_OUT/)
   })
 
   test('nothing refused reached the outbox', async () => {

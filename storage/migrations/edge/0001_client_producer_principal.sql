@@ -1,0 +1,1 @@
+ALTER TABLE `client_producers` ADD `principal` text DEFAULT '' NOT NULL;
