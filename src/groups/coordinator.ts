@@ -8,139 +8,55 @@
 //
 // One operation per group runs at a time (a bounded queue per group); commits do not wait in
 // that queue: they are checked against the current state and appended in order.
-import type { NewRecord } from '../codec/record-batch.ts'
-import type { Runtime, TimerHandle } from '../core/clock.ts'
+//
+// This file holds the coordinator's state and the operations that change it; the rest is in
+// files beside it: group-host.ts (what it needs from the broker), group-config.ts (limits),
+// group-requests.ts (request shapes and their checks), session-timers.ts (session and
+// rebalance timeouts), group-watchers.ts (wake-ups for in-process members), group-replay.ts
+// (rebuilding groups from the log), offset-reset.ts and group-views.ts (lag, describe, list).
 import { EdgelogError, fail } from '../core/errors.ts'
-import { validateTopicName } from '../broker/names.ts'
-import { ConsumerGroup, type GroupState, type JoinSpec } from './group.ts'
-import { memberState, type Member } from './member.ts'
+import type { GroupOptions } from './group-config.ts'
+import type { GroupHost } from './group-host.ts'
+import { replayGroups } from './group-replay.ts'
+import { GroupWatchers } from './group-watchers.ts'
 import {
-  decodeOffsetsRecord,
-  encodeOffsetsRecord,
-  isInternalTopic,
-  partitionForGroup,
-  type OffsetsRecord,
-  type OffsetValue,
-} from './offsets-topic.ts'
+  checkTopics,
+  heartbeatIntervalMs,
+  joinSpec,
+  newMemberId,
+  type CommitRequest,
+  type JoinRequest,
+  type MemberAnswer,
+  type ResetRequest,
+} from './group-requests.ts'
+import { allCommittedOffsets, committedOffsets, describeGroup, groupLag, listGroups, partitionExists } from './group-views.ts'
+import { ConsumerGroup } from './group.ts'
+import { encodeOffsetsRecord, partitionForGroup, type OffsetsRecord, type OffsetValue } from './offsets-topic.ts'
+import { resetOffset, resetTargets } from './offset-reset.ts'
 import { SerialQueue } from './serial-queue.ts'
-import { compareTpKeys, fromTopicPartitions, parseTpKey, toTopicPartitions, tpKey, type TopicPartitions, type TpKey } from './topic-partitions.ts'
+import { SessionTimers, type ExpiryReason } from './session-timers.ts'
+import { fromTopicPartitions, parseTpKey, tpKey, type TopicPartitions, type TpKey } from './topic-partitions.ts'
 
-/** What the coordinator needs from the broker it runs in. */
-export interface GroupHost {
-  runtime: Runtime
-  /** Partitions of a user topic; undefined when it does not exist (or is internal). */
-  partitionCount(topic: string): number | undefined
-  topicId(topic: string): string | undefined
-  /**
-   * Positions of a partition of a user topic as its leader has them (in a cluster another
-   * broker may lead it); throws UNKNOWN_TOPIC_OR_PARTITION.
-   */
-  positions(topic: string, partition: number): Promise<Positions>
-  /**
-   * A log end offset of the partition that is at least `offset` if one is known (a commit's
-   * bound: the log end only moves forward, except for an unacknowledged suffix a failover
-   * truncates), else the current one; throws UNKNOWN_TOPIC_OR_PARTITION.
-   */
-  logEndOffset(topic: string, partition: number, offset: number): Promise<number>
-  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number | null>
-  /** Partitions of the offsets topic; creates the topic when asked to and it is missing. */
-  offsetsTopicPartitions(create: boolean): number | undefined
-  /** Does this node lead this partition of the offsets topic? */
-  isLeader(partition: number): boolean
-  /**
-   * Appends records to a partition of the offsets topic as one batch (one transaction) and
-   * resolves once they are committed (in a cluster: on every in-sync replica, as acks=all).
-   */
-  append(partition: number, records: NewRecord[]): Promise<void>
-  /** Visits every record of a partition of the offsets topic in offset order. */
-  replay(partition: number, visit: (key: Uint8Array | null, value: Uint8Array | null) => void): void
-}
-
-export interface Positions {
-  logStartOffset: number
-  highWatermark: number
-  logEndOffset: number
-}
-
-export interface GroupOptions {
-  /** Partitions of `__consumer_offsets` when this node creates it (Kafka's offsets.topic.num.partitions). */
-  offsetsTopicPartitions: number
-  /** Members in one group (Kafka's group.consumer.max.size). */
-  maxGroupSize: number
-  /** Groups a node creates; existing ones are always loaded. */
-  maxGroups: number
-  heartbeatIntervalMs: number
-  minSessionTimeoutMs: number
-  maxSessionTimeoutMs: number
-  defaultSessionTimeoutMs: number
-  defaultRebalanceTimeoutMs: number
-  maxRebalanceTimeoutMs: number
-  /** Operations (joins, heartbeats, leaves, resets) waiting per group. */
-  maxQueuedPerGroup: number
-}
-
-export const DEFAULT_GROUP_OPTIONS: GroupOptions = {
-  offsetsTopicPartitions: 8,
-  maxGroupSize: 1000,
-  maxGroups: 10_000,
-  heartbeatIntervalMs: 3000,
-  minSessionTimeoutMs: 1000,
-  maxSessionTimeoutMs: 300_000,
-  defaultSessionTimeoutMs: 45_000,
-  defaultRebalanceTimeoutMs: 300_000,
-  maxRebalanceTimeoutMs: 1_800_000,
-  maxQueuedPerGroup: 1000,
-}
-
-/** Topics one member may subscribe to. */
-export const MAX_SUBSCRIBED_TOPICS = 100
-
-export interface JoinRequest {
-  topics: string[]
-  instanceId?: string
-  sessionTimeoutMs?: number
-  rebalanceTimeoutMs?: number
-}
-
-export interface MemberAnswer {
-  memberId: string
-  memberEpoch: number
-  assignment: TopicPartitions[]
-  heartbeatIntervalMs: number
-}
-
-export interface CommitRequest {
-  memberId?: string
-  memberEpoch?: number
-  offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>
-}
-
-export type ResetTo = 'earliest' | 'latest' | { timestamp: number } | { offset: number }
-
-export interface ResetRequest {
-  /** Partitions to reset; all partitions of the group's committed topics when omitted. */
-  topics?: Array<{ topic: string; partitions?: number[] }>
-  to: ResetTo
-  dryRun?: boolean
-}
-
-interface MemberTimers {
-  session?: TimerHandle
-  rebalance?: TimerHandle
-}
+// Importers know these by this module's name.
+export { DEFAULT_GROUP_OPTIONS, MAX_SUBSCRIBED_TOPICS, type GroupOptions } from './group-config.ts'
+export type { GroupHost, Positions } from './group-host.ts'
+export type { CommitRequest, JoinRequest, MemberAnswer, ResetRequest, ResetTo } from './group-requests.ts'
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, ConsumerGroup>()
   private readonly queues = new Map<string, SerialQueue>()
-  private readonly timers = new Map<string, Map<string, MemberTimers>>()
-  private readonly watchers = new Map<string, Set<() => void>>()
+  private readonly sessions: SessionTimers
+  private readonly watchers: GroupWatchers
   private closed = false
 
   constructor(
     private readonly host: GroupHost,
     readonly options: GroupOptions,
     private readonly logError: (err: unknown) => void = (err) => console.error(err),
-  ) {}
+  ) {
+    this.watchers = new GroupWatchers(host.runtime.timers, (err) => this.logError(err))
+    this.sessions = new SessionTimers(host.runtime.timers, (groupId, memberId, why) => this.expire(groupId, memberId, why))
+  }
 
   /** Replays every partition of the offsets topic this node leads (a single node: all of them). */
   load(): void {
@@ -148,7 +64,7 @@ export class GroupCoordinator {
     if (n === undefined) return
     for (let p = 0; p < n; p++) {
       if (!this.host.isLeader(p)) continue
-      for (const g of this.replayPartition(p)) this.adopt(g)
+      for (const g of replayGroups(this.host, p)) this.adopt(g)
     }
   }
 
@@ -163,7 +79,7 @@ export class GroupCoordinator {
     this.unloadPartition(partition)
     if (!leads) return
     try {
-      for (const g of this.replayPartition(partition)) this.adopt(g)
+      for (const g of replayGroups(this.host, partition)) this.adopt(g)
     } catch (err) {
       this.logError(err)
     }
@@ -179,12 +95,10 @@ export class GroupCoordinator {
     if (n === undefined) return
     for (const groupId of [...this.groups.keys()]) {
       if (partitionForGroup(groupId, n) !== partition) continue
-      const members = this.timers.get(groupId)
-      if (members) for (const t of members.values()) this.clearTimers(t)
-      this.timers.delete(groupId)
+      this.sessions.dropGroup(groupId)
       this.groups.delete(groupId)
       // Socket members heartbeat now and learn that the group moved.
-      this.notify(groupId)
+      this.watchers.notify(groupId)
     }
   }
 
@@ -195,24 +109,21 @@ export class GroupCoordinator {
 
   close(): void {
     this.closed = true
-    for (const members of this.timers.values()) {
-      for (const t of members.values()) this.clearTimers(t)
-    }
-    this.timers.clear()
+    this.sessions.close()
   }
 
   // ---- membership ----
 
   async join(groupId: string, req: JoinRequest): Promise<MemberAnswer> {
-    const spec = this.joinSpec(req)
+    const spec = joinSpec(this.options, req)
     return this.operate(groupId, true, (g) => {
       if (spec.instanceId === null || !this.hasInstance(g, spec.instanceId)) {
         if (g.members.size >= this.options.maxGroupSize) {
           fail('GROUP_MAX_SIZE_REACHED', `group '${groupId}' has ${g.members.size} members, the most it may have`)
         }
       }
-      const m = g.join(this.newMemberId(), spec, this.counts)
-      this.armSession(g, m)
+      const m = g.join(newMemberId(this.host.runtime.random), spec, this.counts)
+      this.sessions.armSession(g, m)
       return () => this.answer(g, m.memberId)
     })
   }
@@ -222,11 +133,11 @@ export class GroupCoordinator {
     memberId: string,
     req: { memberEpoch: number; ownedPartitions: TopicPartitions[]; topics?: string[] },
   ): Promise<MemberAnswer> {
-    const topics = req.topics === undefined ? undefined : this.checkTopics(req.topics)
+    const topics = req.topics === undefined ? undefined : checkTopics(req.topics)
     const owned = fromTopicPartitions(req.ownedPartitions)
     return this.operate(groupId, false, (g) => {
       const m = g.heartbeat(memberId, req.memberEpoch, owned, topics, this.counts)
-      this.armSession(g, m)
+      this.sessions.armSession(g, m)
       return () => this.answer(g, memberId)
     })
   }
@@ -236,7 +147,7 @@ export class GroupCoordinator {
       const m = g.members.get(memberId)
       g.leave(memberId, this.counts)
       // A static member's partitions wait one session timeout for its instance to return.
-      if (m && m.left) this.armSession(g, m)
+      if (m && m.left) this.sessions.armSession(g, m)
       return () => ({ memberId, memberEpoch: m?.left ? -2 : -1 })
     })
   }
@@ -247,27 +158,7 @@ export class GroupCoordinator {
    * so a freed partition reaches its next owner at once. Returns the unsubscribe function.
    */
   watch(groupId: string, fn: () => void): () => void {
-    let set = this.watchers.get(groupId)
-    if (!set) this.watchers.set(groupId, (set = new Set()))
-    set.add(fn)
-    return () => {
-      set!.delete(fn)
-      if (set!.size === 0 && this.watchers.get(groupId) === set) this.watchers.delete(groupId)
-    }
-  }
-
-  private notify(groupId: string): void {
-    const set = this.watchers.get(groupId)
-    if (!set || set.size === 0) return
-    this.host.runtime.timers.defer(() => {
-      for (const fn of [...(this.watchers.get(groupId) ?? [])]) {
-        try {
-          fn()
-        } catch (err) {
-          this.logError(err)
-        }
-      }
-    })
+    return this.watchers.watch(groupId, fn)
   }
 
   // ---- offsets ----
@@ -319,40 +210,12 @@ export class GroupCoordinator {
   committed(groupId: string): Array<{ topic: string; partition: number; offset: number; metadata: string; commitTimestamp: number }> {
     const g = this.existing(groupId)
     if (!g) return []
-    return [...g.offsets]
-      .filter(([tp]) => this.exists(tp))
-      .sort(([a], [b]) => compareTpKeys(a, b))
-      .map(([tp, v]) => ({ ...parseTpKey(tp), offset: v.offset, metadata: v.metadata, commitTimestamp: v.commitTimestamp }))
+    return committedOffsets(g, this.exists)
   }
 
   /** Lag of every partition with a commit or an owner: unread records below the high watermark. */
   async lag(groupId: string) {
-    const g = this.existing(groupId)
-    const tps = new Set<TpKey>()
-    if (g) {
-      for (const tp of g.offsets.keys()) tps.add(tp)
-      for (const tp of g.memberPartitions()) tps.add(tp)
-    }
-    const partitions = await Promise.all([...tps]
-      .filter((tp) => this.exists(tp))
-      .sort(compareTpKeys)
-      .map(async (tp) => {
-        const { topic, partition } = parseTpKey(tp)
-        const pos = await this.host.positions(topic, partition)
-        const committed = g!.offsets.get(tp)?.offset ?? null
-        // With no commit a member starts at the log start (or later): everything there is unread.
-        const from = committed ?? pos.logStartOffset
-        return {
-          topic,
-          partition,
-          committed,
-          logStartOffset: pos.logStartOffset,
-          highWatermark: pos.highWatermark,
-          lag: Math.max(0, pos.highWatermark - from),
-          owner: g!.ownerOf(tp) ?? null,
-        }
-      }))
-    return { group: groupId, state: g?.state ?? 'Empty', partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) }
+    return groupLag(this.host, groupId, this.existing(groupId), this.exists)
   }
 
   /** Moves an empty group's committed offsets (Kafka's kafka-consumer-groups --reset-offsets). */
@@ -361,9 +224,9 @@ export class GroupCoordinator {
       if (!g.isEmpty) fail('NON_EMPTY_GROUP', `group '${groupId}' has ${g.members.size} member(s); offsets can only be reset while it has none`)
       const now = this.host.runtime.clock.now()
       const plan: Array<{ tp: TpKey; topic: string; partition: number; previous: number | null; offset: number }> = []
-      for (const tp of this.resetTargets(g, req)) {
+      for (const tp of resetTargets(this.host, g, req, this.exists)) {
         const { topic, partition } = parseTpKey(tp)
-        plan.push({ tp, topic, partition, previous: g.offsets.get(tp)?.offset ?? null, offset: await this.resetOffset(topic, partition, req.to) })
+        plan.push({ tp, topic, partition, previous: g.offsets.get(tp)?.offset ?? null, offset: await resetOffset(this.host, topic, partition, req.to) })
       }
       // Looked up while this operation held the group: a member cannot have joined meanwhile.
       if (!g.isEmpty) fail('NON_EMPTY_GROUP', `group '${groupId}' has members now; offsets can only be reset while it has none`)
@@ -395,53 +258,17 @@ export class GroupCoordinator {
 
   /** Committed offsets of every group (for metrics), at most `limit`, in group, topic, partition order. */
   allCommittedOffsets(limit: number): { offsets: Array<{ group: string; topic: string; partition: number; offset: number }>; total: number } {
-    const offsets: Array<{ group: string; topic: string; partition: number; offset: number }> = []
-    let total = 0
-    for (const g of [...this.groups.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : 1))) {
-      const live = [...g.offsets].filter(([tp]) => this.exists(tp))
-      total += live.length
-      if (offsets.length >= limit) continue
-      for (const [tp, v] of live.sort(([a], [b]) => compareTpKeys(a, b))) {
-        if (offsets.length >= limit) break
-        offsets.push({ group: g.groupId, ...parseTpKey(tp), offset: v.offset })
-      }
-    }
-    return { offsets, total }
+    return allCommittedOffsets(this.groups.values(), limit, this.exists)
   }
 
   list() {
-    return [...this.groups.values()]
-      .sort((a, b) => (a.groupId < b.groupId ? -1 : 1))
-      .map((g) => ({ group: g.groupId, state: g.state, members: g.members.size, groupEpoch: g.groupEpoch }))
+    return listGroups(this.groups.values())
   }
 
   describe(groupId: string) {
     const g = this.existing(groupId)
     if (!g) fail('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`)
-    const members = [...g.members.values()]
-      .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
-      .map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        memberEpoch: m.memberEpoch,
-        state: memberState(m, g.assignmentEpoch),
-        topics: m.topics,
-        assignment: toTopicPartitions(m.assigned.keys()),
-        pendingRevocation: toTopicPartitions(m.pending.keys()),
-        targetAssignment: toTopicPartitions(m.target),
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-      }))
-    return {
-      group: groupId,
-      state: g.state as GroupState,
-      protocol: 'consumer',
-      assignor: 'uniform',
-      groupEpoch: g.groupEpoch,
-      assignmentEpoch: g.assignmentEpoch,
-      coordinator: this.coordinatorPartition(groupId, false) ?? null,
-      members,
-    }
+    return describeGroup(groupId, g, this.coordinatorPartition(groupId, false) ?? null)
   }
 
   // ---- topic changes ----
@@ -474,6 +301,7 @@ export class GroupCoordinator {
   // ---- internals ----
 
   private readonly counts = (topic: string) => this.host.partitionCount(topic)
+  private readonly exists = (tp: TpKey) => partitionExists(this.host, tp)
 
   /**
    * Runs `fn` as the group's next operation, then appends what it changed (member, group and
@@ -515,7 +343,7 @@ export class GroupCoordinator {
         this.groups.delete(groupId)
       }
       g.checkInvariants()
-      this.syncTimers(g)
+      this.sessions.sync(g, this.groups.get(g.groupId) === g)
       if (records.length > 0) {
         try {
           await this.write(partition, records)
@@ -523,7 +351,7 @@ export class GroupCoordinator {
           this.reloadGroup(groupId, partition)
           throw err
         }
-        if (records.some((r) => r.type !== 'offset')) this.notify(groupId)
+        if (records.some((r) => r.type !== 'offset')) this.watchers.notify(groupId)
       }
       if (error !== undefined) throw error
       return answer!()
@@ -543,71 +371,14 @@ export class GroupCoordinator {
     }
   }
 
-  private resetTargets(g: ConsumerGroup, req: ResetRequest): TpKey[] {
-    const out = new Set<TpKey>()
-    if (req.topics === undefined) {
-      for (const tp of g.offsets.keys()) if (this.exists(tp)) out.add(tp)
-      if (out.size === 0) fail('INVALID_REQUEST', `group '${g.groupId}' has no committed offsets; name the topics to reset`)
-    } else {
-      for (const t of req.topics) {
-        const n = this.host.partitionCount(t.topic)
-        if (n === undefined) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${t.topic}' does not exist`)
-        const partitions = t.partitions ?? Array.from({ length: n }, (_, i) => i)
-        for (const p of partitions) {
-          if (p >= n) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${t.topic}' has no partition ${p}`)
-          out.add(tpKey(t.topic, p))
-        }
-      }
-    }
-    return [...out].sort(compareTpKeys)
-  }
-
-  private async resetOffset(topic: string, partition: number, to: ResetTo): Promise<number> {
-    const pos = await this.host.positions(topic, partition)
-    if (to === 'earliest') return pos.logStartOffset
-    if (to === 'latest') return pos.highWatermark
-    if ('timestamp' in to) return (await this.host.offsetForTimestamp(topic, partition, to.timestamp)) ?? (await this.host.positions(topic, partition)).highWatermark
-    if (to.offset < pos.logStartOffset || to.offset > pos.logEndOffset) {
-      fail('OFFSET_OUT_OF_RANGE', `offset ${to.offset} is outside ${topic}-${partition}: log start ${pos.logStartOffset}, log end ${pos.logEndOffset}`)
-    }
-    return to.offset
-  }
-
   private answer(g: ConsumerGroup, memberId: string): MemberAnswer {
     const m = g.members.get(memberId)!
     return {
       memberId,
       memberEpoch: m.memberEpoch,
       assignment: g.assignmentOf(m),
-      heartbeatIntervalMs: this.heartbeatIntervalMs(m),
+      heartbeatIntervalMs: heartbeatIntervalMs(this.options, m),
     }
-  }
-
-  private heartbeatIntervalMs(m: Member): number {
-    return Math.max(100, Math.min(this.options.heartbeatIntervalMs, Math.floor(m.sessionTimeoutMs / 3)))
-  }
-
-  private joinSpec(req: JoinRequest): JoinSpec {
-    const o = this.options
-    const sessionTimeoutMs = req.sessionTimeoutMs ?? Math.min(Math.max(o.defaultSessionTimeoutMs, o.minSessionTimeoutMs), o.maxSessionTimeoutMs)
-    if (sessionTimeoutMs < this.options.minSessionTimeoutMs || sessionTimeoutMs > this.options.maxSessionTimeoutMs) {
-      fail('INVALID_SESSION_TIMEOUT', `sessionTimeoutMs must be from ${this.options.minSessionTimeoutMs} to ${this.options.maxSessionTimeoutMs}, got ${sessionTimeoutMs}`)
-    }
-    const rebalanceTimeoutMs = req.rebalanceTimeoutMs ?? Math.min(Math.max(o.defaultRebalanceTimeoutMs, o.minSessionTimeoutMs), o.maxRebalanceTimeoutMs)
-    if (rebalanceTimeoutMs < this.options.minSessionTimeoutMs || rebalanceTimeoutMs > this.options.maxRebalanceTimeoutMs) {
-      fail('INVALID_SESSION_TIMEOUT', `rebalanceTimeoutMs must be from ${this.options.minSessionTimeoutMs} to ${this.options.maxRebalanceTimeoutMs}, got ${rebalanceTimeoutMs}`)
-    }
-    return { topics: this.checkTopics(req.topics), instanceId: req.instanceId ?? null, sessionTimeoutMs, rebalanceTimeoutMs }
-  }
-
-  private checkTopics(topics: string[]): string[] {
-    if (topics.length === 0) fail('INVALID_REQUEST', 'topics: subscribe to at least one topic')
-    if (topics.length > MAX_SUBSCRIBED_TOPICS) fail('INVALID_REQUEST', `topics: at most ${MAX_SUBSCRIBED_TOPICS} topics per member`)
-    for (const t of topics) {
-      validateTopicName(t)
-      if (isInternalTopic(t)) fail('INVALID_TOPIC', `'${t}' is an internal topic; groups cannot subscribe to it`)
-    }
-    return topics
   }
 
   private hasInstance(g: ConsumerGroup, instanceId: string): boolean {
@@ -644,40 +415,11 @@ export class GroupCoordinator {
     }
   }
 
-  private exists(tp: TpKey): boolean {
-    const { topic, partition } = parseTpKey(tp)
-    const n = this.host.partitionCount(topic)
-    return n !== undefined && partition < n
-  }
-
-  private newMemberId(): string {
-    // 128 random bits, base64url: Kafka's member ids are UUIDs.
-    const bytes = new Uint8Array(16)
-    for (let i = 0; i < 16; i++) bytes[i] = Math.floor(this.host.runtime.random.next() * 256)
-    let bin = ''
-    for (const b of bytes) bin += String.fromCharCode(b)
-    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-  }
-
-  private replayPartition(partition: number, only?: string): ConsumerGroup[] {
-    const groups = new Map<string, ConsumerGroup>()
-    const topicId = (t: string) => this.host.topicId(t)
-    this.host.replay(partition, (key, value) => {
-      const r = decodeOffsetsRecord(key, value)
-      if (!r || (only !== undefined && r.group !== only)) return
-      let g = groups.get(r.group)
-      if (!g) groups.set(r.group, (g = new ConsumerGroup(r.group)))
-      g.replay(r, topicId)
-    })
-    for (const g of groups.values()) g.finishReplay()
-    return [...groups.values()]
-  }
-
   /** Takes a replayed group into service: fresh session timers, and anything gone since dropped. */
   private adopt(g: ConsumerGroup): void {
     if (g.isDead) return
     this.groups.set(g.groupId, g)
-    for (const m of g.members.values()) this.armSession(g, m)
+    for (const m of g.members.values()) this.sessions.armSession(g, m)
     // Topics may have been deleted or created while the node was down: reconcile with them.
     void this.operate(g.groupId, false, (grp) => {
       grp.refreshMetadata(this.counts)
@@ -686,93 +428,33 @@ export class GroupCoordinator {
   }
 
   private reloadGroup(groupId: string, partition: number): void {
-    const members = this.timers.get(groupId)
-    if (members) for (const t of members.values()) this.clearTimers(t)
-    this.timers.delete(groupId)
+    this.sessions.dropGroup(groupId)
     this.groups.delete(groupId)
     try {
-      const [g] = this.replayPartition(partition, groupId)
+      const [g] = replayGroups(this.host, partition, groupId)
       if (g && !g.isDead) {
         this.groups.set(groupId, g)
-        for (const m of g.members.values()) this.armSession(g, m)
+        for (const m of g.members.values()) this.sessions.armSession(g, m)
       }
     } catch (err) {
       this.logError(err)
     }
   }
 
-  // ---- timers: session and rebalance timeouts ----
-
-  private memberTimers(groupId: string, memberId: string): MemberTimers {
-    let members = this.timers.get(groupId)
-    if (!members) this.timers.set(groupId, (members = new Map()))
-    let t = members.get(memberId)
-    if (!t) members.set(memberId, (t = {}))
-    return t
-  }
-
-  /** (Re)starts the member's session: it is removed if nothing is heard from it for sessionTimeoutMs. */
-  private armSession(g: ConsumerGroup, m: Member): void {
-    if (this.closed) return
-    const t = this.memberTimers(g.groupId, m.memberId)
-    if (t.session) this.host.runtime.timers.clearTimeout(t.session)
-    const handle = this.host.runtime.timers.setTimeout(() => {
-      if (t.session !== handle) return
-      t.session = undefined
-      this.expire(g.groupId, m.memberId, 'session')
-    }, m.sessionTimeoutMs)
-    t.session = handle
-  }
-
-  /** Rebalance timers follow the members: running while a member has partitions to give up. */
-  private syncTimers(g: ConsumerGroup): void {
-    const members = this.timers.get(g.groupId)
-    if (members) {
-      for (const [id, t] of members) {
-        if (g.members.has(id) && this.groups.get(g.groupId) === g) continue
-        this.clearTimers(t)
-        members.delete(id)
-      }
-      if (members.size === 0) this.timers.delete(g.groupId)
-    }
-    if (this.closed || this.groups.get(g.groupId) !== g) return
-    for (const m of g.members.values()) {
-      const t = this.memberTimers(g.groupId, m.memberId)
-      if (m.pending.size > 0 && !t.rebalance) {
-        const handle = this.host.runtime.timers.setTimeout(() => {
-          if (t.rebalance !== handle) return
-          t.rebalance = undefined
-          this.expire(g.groupId, m.memberId, 'rebalance')
-        }, m.rebalanceTimeoutMs)
-        t.rebalance = handle
-      } else if (m.pending.size === 0 && t.rebalance) {
-        this.host.runtime.timers.clearTimeout(t.rebalance)
-        t.rebalance = undefined
-      }
-    }
-  }
-
-  private expire(groupId: string, memberId: string, why: 'session' | 'rebalance'): void {
+  /** A session or rebalance timeout fired: remove the member, unless it was heard from since. */
+  private expire(groupId: string, memberId: string, why: ExpiryReason): void {
     if (this.closed) return
     void this.operate(groupId, false, (g) => {
       const m = g.members.get(memberId)
       if (!m) return () => undefined
       // The timer may have fired while a heartbeat that restarted it waited in the queue.
-      const t = this.timers.get(groupId)?.get(memberId)
-      if (why === 'session' && t?.session) return () => undefined
+      if (why === 'session' && this.sessions.hasSession(groupId, memberId)) return () => undefined
       if (why === 'rebalance' && m.pending.size === 0) return () => undefined
       g.remove(memberId, this.counts)
       return () => undefined
     }).catch((err) => {
       if (!(err instanceof EdgelogError && err.code === 'UNKNOWN_MEMBER_ID')) this.backgroundError(err)
     })
-  }
-
-  private clearTimers(t: MemberTimers): void {
-    if (t.session) this.host.runtime.timers.clearTimeout(t.session)
-    if (t.rebalance) this.host.runtime.timers.clearTimeout(t.rebalance)
-    t.session = undefined
-    t.rebalance = undefined
   }
 
   /** A background operation failed: worth a log line, unless the node is just stopping. */
