@@ -13,89 +13,21 @@
 // Errors that a retry can cure (the server restarting, a network cut) are retried: the member
 // keeps its partitions and member id while its session lasts, so it survives a coordinator
 // restart (membership is stored in `__consumer_offsets` and replayed).
+//
+// This file is the membership loop: join, heartbeat, take and give up assignments, commit,
+// leave. Each owned partition is processed by its own worker (partition-worker.ts); the
+// options and record types are in group-consumer-options.ts.
 import { EdgelogError, isEdgelogError } from './errors.ts'
+import type { GroupConsumerOptions, GroupConsumerStats, RecordHandler, TopicPartition } from './group-consumer-options.ts'
 import { HttpClient } from './http.ts'
 import { TopicMetadata } from './metadata.ts'
-import {
-  backoffDelayMs,
-  deadLetterTopicOf,
-  republished,
-  retryStateOf,
-  retryTopicOf,
-  type RetryOptions,
-  type RetryState,
-} from './retry.ts'
-import type { FetchedRecord, FetchPosition, MemberResponse, TopicPartitions } from './schemas.ts'
+import { byTopicPartition, retryDelayMs, runWorker, toTopicPartitions, tpKey, type Worker, type WorkerContext } from './partition-worker.ts'
+import { deadLetterTopicOf, retryTopicOf, type RetryOptions } from './retry.ts'
+import type { MemberResponse, TopicPartitions } from './schemas.ts'
 import { Slots } from './slots.ts'
 
-export interface ConsumedRecord extends FetchedRecord {
-  /** The topic and partition it was read from (a retry topic for a retried record). */
-  topic: string
-  partition: number
-  /** The topic it was first produced to. */
-  originalTopic: string
-  /** 1 on first delivery, n on the n-th attempt. */
-  attempt: number
-}
-
-export type RecordHandler = (record: ConsumedRecord) => void | Promise<void>
-
-export interface TopicPartition {
-  topic: string
-  partition: number
-}
-
-export interface GroupConsumerStats {
-  /** Records whose handler succeeded. */
-  processed: number
-  /** Handler failures. */
-  failed: number
-  /** Records republished to a retry topic. */
-  retried: number
-  /** Records sent to a dead-letter topic. */
-  deadLettered: number
-  /** Offset commits the coordinator refused (fenced). */
-  commitsRejected: number
-}
-
-export interface GroupConsumerOptions {
-  group: string
-  topics: string[]
-  /** A client, or the URL of any node. */
-  client?: HttpClient
-  url?: string
-  /** Static membership: a restart within the session timeout keeps the partitions. */
-  instanceId?: string
-  /** How long the coordinator waits for a heartbeat before removing the member. Default 30,000. */
-  sessionTimeoutMs?: number
-  /** How long the member may take to give up revoked partitions. Default: the server's. */
-  rebalanceTimeoutMs?: number
-  /** Where a partition with no committed offset starts. Default earliest. */
-  autoOffsetReset?: 'earliest' | 'latest'
-  /** Records per fetch. Default 500. */
-  maxRecords?: number
-  /** How long a fetch waits for records. Default 1,000. */
-  maxWaitMs?: number
-  /** Fetches in flight at once across partitions. Default 16. */
-  maxInFlightFetches?: number
-  /**
-   * Commit every this many milliseconds instead of after each handled batch: fewer commits,
-   * more records handled again after a crash. Revocation and stop always commit.
-   */
-  autoCommitIntervalMs?: number
-  /** Republish failed records to retry topics, then to a dead-letter topic. */
-  retry?: RetryOptions
-  /** Create missing retry and dead-letter topics (with the main topic's partition count). Default true. */
-  createRetryTopics?: boolean
-  onAssign?: (partitions: TopicPartition[]) => void
-  /** Called once the partitions' workers have stopped; `lost` when no commit was possible. */
-  onRevoke?: (partitions: TopicPartition[], lost: boolean) => void
-  /** Errors the consumer retries on its own (network, server restarts, refused commits). */
-  onError?: (error: unknown) => void
-}
-
-const retryDelayMs = 250
-const retryDelayMaxMs = 2000
+// Importers know these by this module's name.
+export type { ConsumedRecord, GroupConsumerOptions, GroupConsumerStats, RecordHandler, TopicPartition } from './group-consumer-options.ts'
 
 /** Codes meaning the coordinator no longer counts this member in: give up everything, join again. */
 const membershipLost: ReadonlySet<string> = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_MEMBER_EPOCH'])
@@ -108,15 +40,6 @@ const fatalJoin: ReadonlySet<string> = new Set([
   'FENCED_INSTANCE_ID',
 ])
 
-interface Worker {
-  tp: TopicPartition
-  key: string
-  stop: AbortController
-  position: FetchPosition
-  committed: number | undefined
-  done: Promise<void>
-}
-
 export class GroupConsumer {
   readonly stats: GroupConsumerStats = { processed: 0, failed: 0, retried: 0, deadLettered: 0, commitsRejected: 0 }
   readonly #client: HttpClient
@@ -126,6 +49,8 @@ export class GroupConsumer {
   readonly #revoking = new Set<string>()
   readonly #slots: Slots
   readonly #stopping = new AbortController()
+  /** The partition workers' view of this consumer. */
+  readonly #worker: WorkerContext
   #handler: RecordHandler | undefined
   #memberId: string | undefined
   #memberEpoch = 0
@@ -155,6 +80,17 @@ export class GroupConsumer {
     this.#options = options
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000
     this.#slots = new Slots(options.maxInFlightFetches ?? 16)
+    this.#worker = {
+      client: this.#client,
+      options,
+      stats: this.stats,
+      slots: this.#slots,
+      workerCount: () => this.#workers.size,
+      handle: (record) => this.#handler!(record),
+      commit: (workers) => this.#commit(workers),
+      sleep: (ms, signal) => this.#sleep(ms, signal),
+      report: (error) => this.#report(error),
+    }
   }
 
   get memberId(): string | undefined {
@@ -299,7 +235,7 @@ export class GroupConsumer {
     this.#options.onAssign?.(started)
     for (const tp of started) {
       const w = this.#workers.get(tpKey(tp.topic, tp.partition))!
-      w.done = this.#work(w)
+      w.done = runWorker(this.#worker, w)
     }
   }
 
@@ -397,100 +333,6 @@ export class GroupConsumer {
     return Math.max(500, Math.floor(this.#sessionTimeoutMs / 3))
   }
 
-  // ---- processing ----
-
-  async #work(w: Worker): Promise<void> {
-    const signal = w.stop.signal
-    const waitMs = this.#workers.size <= 16 ? this.#options.maxWaitMs ?? 1000 : 100
-    let failures = 0
-    while (!signal.aborted) {
-      let fetched
-      await this.#slots.acquire()
-      try {
-        fetched = await this.#client.fetchRecords(w.tp.topic, w.tp.partition, {
-          offset: w.position,
-          maxRecords: this.#options.maxRecords ?? 500,
-          waitMs,
-          signal,
-        })
-        failures = 0
-      } catch (error) {
-        if (signal.aborted) return
-        if (isEdgelogError(error) && error.code === 'OFFSET_OUT_OF_RANGE') {
-          // The committed offset fell out of retention (or past the end): start over per policy.
-          w.position = this.#options.autoOffsetReset ?? 'earliest'
-        } else {
-          this.#report(error)
-          await this.#sleep(Math.min(retryDelayMaxMs, retryDelayMs * 2 ** failures++), signal)
-        }
-        continue
-      } finally {
-        this.#slots.release()
-      }
-      for (const record of fetched.records) {
-        if (signal.aborted) return
-        const done = await this.#process(w, record)
-        if (!done) return // stopped before the record was finished: its next owner handles it
-        w.position = record.offset + 1
-      }
-      if (fetched.records.length === 0) w.position = fetched.nextOffset
-      if (this.#options.autoCommitIntervalMs === undefined && !signal.aborted) await this.#commit([w])
-    }
-  }
-
-  /** Handles one record (retrying or republishing on failure); false if stopped before done. */
-  async #process(w: Worker, fetched: FetchedRecord): Promise<boolean> {
-    const signal = w.stop.signal
-    const retry = this.#options.retry
-    const state = retry ? retryStateOf(fetched, w.tp.topic, w.tp.partition) : undefined
-    if (state && state.notBefore > Date.now()) {
-      await this.#sleep(state.notBefore - Date.now(), signal)
-      if (signal.aborted) return false
-    }
-    const record: ConsumedRecord = {
-      ...fetched,
-      topic: w.tp.topic,
-      partition: w.tp.partition,
-      originalTopic: state?.originalTopic ?? w.tp.topic,
-      attempt: state?.attempt ?? 1,
-    }
-    for (let inPlace = 0; ; inPlace++) {
-      try {
-        await this.#handler!(record)
-        this.stats.processed++
-        return true
-      } catch (error) {
-        this.stats.failed++
-        if (retry && state) return this.#republish(fetched, state, error, signal)
-        // Without retry topics the record is tried again in place: its partition waits.
-        this.#report(error)
-        await this.#sleep(Math.min(30_000, retryDelayMs * 2 ** Math.min(inPlace, 7)), signal)
-        if (signal.aborted) return false
-      }
-    }
-  }
-
-  async #republish(fetched: FetchedRecord, state: RetryState, error: unknown, signal: AbortSignal): Promise<boolean> {
-    const retry = this.#options.retry!
-    const dead = state.attempt >= retry.maxAttempts
-    const topic = dead ? deadLetterTopicOf(retry, state.originalTopic) : retryTopicOf(retry, state.originalTopic)
-    const notBefore = dead ? 0 : Date.now() + backoffDelayMs(retry, state.attempt)
-    const record = republished(fetched, state, error, dead ? state.attempt : state.attempt + 1, notBefore)
-    // The offset moves on only once the republished record is acknowledged: nothing is lost.
-    for (let failures = 0; ; failures++) {
-      try {
-        await this.#client.produce(topic, [record], { acks: 'all' })
-        if (dead) this.stats.deadLettered++
-        else this.stats.retried++
-        return true
-      } catch (produceError) {
-        if (signal.aborted) return false
-        this.#report(produceError)
-        await this.#sleep(Math.min(retryDelayMaxMs, retryDelayMs * 2 ** Math.min(failures, 4)), signal)
-        if (signal.aborted) return false
-      }
-    }
-  }
 
   async #commit(workers: Worker[]): Promise<void> {
     const memberId = this.#memberId
@@ -557,22 +399,4 @@ export class GroupConsumer {
   #report(error: unknown): void {
     this.#options.onError?.(error)
   }
-}
-
-function tpKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`
-}
-
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition
-}
-
-function toTopicPartitions(workers: Iterable<Worker>): TopicPartitions {
-  const byTopic = new Map<string, number[]>()
-  for (const w of workers) {
-    let list = byTopic.get(w.tp.topic)
-    if (!list) byTopic.set(w.tp.topic, (list = []))
-    list.push(w.tp.partition)
-  }
-  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }))
 }

@@ -9,117 +9,31 @@
 //
 // One batch per partition is in flight at a time, so a retry can never overtake a later batch:
 // per-partition order is the order of send() calls.
-import { partitionForKey, StickyPartitioner } from '../codec/partitioner.ts'
-import { decodeBase64 } from '../core/base64.ts'
-import { EdgelogError, isEdgelogError } from './errors.ts'
-import type { PubRecord } from './frames.ts'
+//
+// This file is the sender: admitting send()s into the buffer in call order, and deciding when
+// each partition's next batch leaves, retrying it or failing it. Beside it: producer-options.ts
+// (settings), producer-record.ts (checking and measuring a record), producer-routing.ts (which
+// partition), producer-batch.ts (the per-partition batches), producer-retry.ts (backoff and
+// error classification).
+import { StickyPartitioner } from '../codec/partitioner.ts'
+import { EdgelogError } from './errors.ts'
 import type { HttpClient } from './http.ts'
 import type { TopicMetadata } from './metadata.ts'
 import type { BatchResult, ProduceTransport } from './produce-transport.ts'
-import { type Acks, ProduceRecord } from './schemas.ts'
+import { fitsBatch, maxRecordsPerBatch, newBatch, queueKey, type Batch, type PartitionQueue } from './producer-batch.ts'
+import { resolveProducerOptions, type ProducerOptions } from './producer-options.ts'
+import { prepareRecord, type Pending, type RecordMetadata } from './producer-record.ts'
+import { notAppendedCodes, retryDelay, sleep, toEdgelogError } from './producer-retry.ts'
+import { choosePartition } from './producer-routing.ts'
+import type { ProduceRecord } from './schemas.ts'
 import type { ConnectionUser } from './ws-connection.ts'
 
-export interface ProducerOptions {
-  /** `all` (default), `1` or `0`; see DESIGN.md "Durability levels". */
-  acks?: Acks
-  /** How long the first record of a batch waits for company (Kafka's linger.ms). */
-  lingerMs?: number
-  /** A batch leaves once it holds this many bytes of records (Kafka's batch.size). */
-  batchBytes?: number
-  /** Bytes of records held, sent or not, until acknowledged (Kafka's buffer.memory). */
-  bufferBytes?: number
-  /** How long send() waits for buffer space or topic metadata before failing (max.block.ms). */
-  maxBlockMs?: number
-  /** send() calls waiting for buffer space at once; beyond it send() fails at once. */
-  maxQueuedSends?: number
-  /** The largest record accepted (Kafka's max.request.size), in JSON bytes. */
-  maxRecordBytes?: number
-  /** A record not acknowledged this long after send() fails (delivery.timeout.ms). */
-  deliveryTimeoutMs?: number
-  /** One attempt's limit; a timed-out attempt is retried (request.timeout.ms). */
-  requestTimeoutMs?: number
-  retryBackoffMs?: number
-  retryBackoffMaxMs?: number
-  /** Producer id + sequence on every batch (enable.idempotence); ignored with acks=0. */
-  idempotent?: boolean
-}
+// Importers know these by this module's name.
+export { producerDefaults, type ProducerOptions } from './producer-options.ts'
+export type { RecordMetadata } from './producer-record.ts'
 
-export const producerDefaults = {
-  acks: 'all' as Acks,
-  lingerMs: 5,
-  batchBytes: 16 * 1024,
-  bufferBytes: 8 * 1024 * 1024,
-  maxBlockMs: 60_000,
-  maxQueuedSends: 10_000,
-  maxRecordBytes: 1_000_000,
-  deliveryTimeoutMs: 120_000,
-  requestTimeoutMs: 30_000,
-  retryBackoffMs: 100,
-  retryBackoffMaxMs: 1_000,
-  idempotent: true,
-}
-
-/** The server's cap on records in one `pub` batch (docs/ws-protocol.md). */
-const maxRecordsPerBatch = 10_000
 /** How often a producer looks again at a WebSocket that is down or whose buffer is full. */
 const transportPollMs = 50
-
-export interface RecordMetadata {
-  topic: string
-  partition: number
-  /** null with acks=0: nobody waited for the offset. */
-  offset: number | null
-}
-
-/** Failures after which the batch was certainly not appended, so its sequence can be reused. */
-const notAppendedCodes: ReadonlySet<string> = new Set([
-  'INVALID_RECORD',
-  'INVALID_REQUEST',
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'CORRUPT_MESSAGE',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'INVALID_TOPIC',
-  'UNAUTHORIZED',
-])
-
-interface Pending {
-  topic: string
-  record: PubRecord
-  explicitPartition: number | undefined
-  keyBytes: Uint8Array | null
-  bytes: number
-  sentAt: number
-  resolve(metadata: RecordMetadata): void
-  reject(error: unknown): void
-  settled: Promise<void>
-}
-
-interface Batch {
-  topic: string
-  partition: number
-  items: Pending[]
-  bytes: number
-  createdAt: number
-  /** Assigned at the first attempt and kept by every retry. */
-  sequence: number | undefined
-  epoch: number | undefined
-  attempts: number
-  retryAt: number
-  lastError: EdgelogError | undefined
-}
-
-/**
- * A partition's batches. Kept for the producer's life even when empty: it holds the partition's
- * next sequence, which must not restart at 0 within an epoch. Bounded by the partitions written.
- */
-interface PartitionQueue {
-  topic: string
-  partition: number
-  batches: Batch[]
-  inFlight: boolean
-  nextSequence: number
-}
 
 export class Producer implements ConnectionUser {
   readonly options: Required<ProducerOptions>
@@ -145,14 +59,8 @@ export class Producer implements ConnectionUser {
   #needsNewEpoch = false
 
   constructor(transport: ProduceTransport, http: HttpClient, metadata: TopicMetadata, options: ProducerOptions = {}, onClose: () => void = () => {}) {
-    this.options = { ...producerDefaults, ...definedOnly(options) }
+    this.options = resolveProducerOptions(options)
     const o = this.options
-    for (const name of ['lingerMs', 'retryBackoffMs'] as const) checkInt(name, o[name], 0)
-    for (const name of ['batchBytes', 'bufferBytes', 'maxBlockMs', 'maxQueuedSends', 'maxRecordBytes', 'deliveryTimeoutMs', 'requestTimeoutMs', 'retryBackoffMaxMs'] as const) {
-      checkInt(name, o[name], 1)
-    }
-    if (o.bufferBytes < o.maxRecordBytes) throw new RangeError('bufferBytes must be at least maxRecordBytes')
-    if (!['all', '1', '0'].includes(o.acks)) throw new RangeError(`acks must be "all", "1" or "0", got ${String(o.acks)}`)
     this.#transport = transport
     this.#http = http
     this.#metadata = metadata
@@ -187,7 +95,7 @@ export class Producer implements ConnectionUser {
     if (this.#closing) return Promise.reject(new EdgelogError('CLIENT_CLOSED', 'the producer is closed'))
     let pending: Pending
     try {
-      pending = this.#prepare(topic, record)
+      pending = prepareRecord(topic, record, this.options.maxRecordBytes)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -244,43 +152,6 @@ export class Producer implements ConnectionUser {
   }
 
   // ---- intake: buffer space and partition ------------------------------------------------
-
-  #prepare(topic: string, record: ProduceRecord): Pending {
-    if (typeof topic !== 'string' || topic === '') throw new EdgelogError('INVALID_TOPIC', 'send needs a topic name')
-    const parsed = ProduceRecord.safeParse(record)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : ''
-      throw new EdgelogError('INVALID_RECORD', `not a record${where}: ${issue?.message ?? 'invalid'}`)
-    }
-    const r = parsed.data
-    if (r.value === undefined) throw new EdgelogError('INVALID_RECORD', 'a record needs a value (null for a tombstone)')
-    let keyBytes: Uint8Array | null = null
-    if (typeof r.key === 'string') keyBytes = new TextEncoder().encode(r.key)
-    else if (r.key !== undefined && r.key !== null) {
-      const decoded = decodeBase64(r.key.base64)
-      if (decoded === undefined) throw new EdgelogError('INVALID_RECORD', 'key.base64 is not valid base64')
-      keyBytes = decoded
-    }
-    const { partition, ...rest } = r
-    const text = JSON.stringify(rest)
-    if (text === undefined) throw new EdgelogError('INVALID_RECORD', 'the record is not JSON-serialisable')
-    const bytes = utf8Length(text)
-    if (bytes > this.options.maxRecordBytes) {
-      throw new EdgelogError('MESSAGE_TOO_LARGE', `a record of ${bytes} bytes is over maxRecordBytes (${this.options.maxRecordBytes})`)
-    }
-    return {
-      topic,
-      record: rest as PubRecord,
-      explicitPartition: partition,
-      keyBytes,
-      bytes,
-      sentAt: Date.now(),
-      resolve: () => {},
-      reject: () => {},
-      settled: Promise.resolve(),
-    }
-  }
 
   /** Admits send()s strictly in call order, so that per-partition order is send() order. */
   async #runIntake(): Promise<void> {
@@ -344,32 +215,17 @@ export class Producer implements ConnectionUser {
   }
 
   #append(item: Pending, partitions: number): void {
-    let partition: number
-    if (item.explicitPartition !== undefined) partition = item.explicitPartition
-    else if (item.keyBytes !== null) partition = partitionForKey(item.keyBytes, partitions)
-    else {
-      partition = this.#sticky.partition(item.topic, partitions)
-      // A keyless record that would open a new batch moves the sticky partition first, as
-      // Kafka's StickyPartitionCache does, so keyless load spreads batch by batch.
-      const q = this.#queues.get(queueKey(item.topic, partition))
-      const last = q?.batches.at(-1)
-      if (last !== undefined && !this.#fits(last, item)) partition = this.#sticky.onNewBatch(item.topic, partitions)
-    }
+    const partition = choosePartition(
+      item,
+      partitions,
+      this.#sticky,
+      (p) => this.#queues.get(queueKey(item.topic, p))?.batches.at(-1),
+      (batch, it) => this.#fits(batch, it),
+    )
     const q = this.#queue(item.topic, partition)
     let batch = q.batches.at(-1)
     if (batch === undefined || !this.#fits(batch, item)) {
-      batch = {
-        topic: item.topic,
-        partition,
-        items: [],
-        bytes: 0,
-        createdAt: Date.now(),
-        sequence: undefined,
-        epoch: undefined,
-        attempts: 0,
-        retryAt: 0,
-        lastError: undefined,
-      }
+      batch = newBatch(item.topic, partition)
       q.batches.push(batch)
     }
     batch.items.push(item)
@@ -378,12 +234,8 @@ export class Producer implements ConnectionUser {
     this.#pump()
   }
 
-  /** Whether a record may join a batch: the batch has not been sent, and has room. */
   #fits(batch: Batch, item: Pending): boolean {
-    if (batch.sequence !== undefined || batch.attempts > 0) return false
-    if (batch.items.length >= maxRecordsPerBatch) return false
-    // A record larger than batchBytes travels alone, as in Kafka.
-    return batch.bytes + item.bytes <= this.options.batchBytes
+    return fitsBatch(batch, item, this.options.batchBytes)
   }
 
   #queue(topic: string, partition: number): PartitionQueue {
@@ -570,46 +422,8 @@ export class Producer implements ConnectionUser {
     item.reject(error)
   }
 
-  /** Kafka's retry backoff: exponential from retryBackoffMs to retryBackoffMaxMs, ±20% jitter. */
+
   #retryDelay(attempt: number): number {
-    const base = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(attempt - 1, 30))
-    return Math.round(base * (0.8 + 0.4 * Math.random()))
+    return retryDelay(this.options, attempt)
   }
-}
-
-function queueKey(topic: string, partition: number): string {
-  return `${partition}\u0000${topic}`
-}
-
-function utf8Length(text: string): number {
-  // Exact UTF-8 length without allocating the encoded bytes.
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      bytes += 4
-      i++
-    } else bytes += 3
-  }
-  return bytes
-}
-
-function checkInt(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`)
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-function toEdgelogError(error: unknown): EdgelogError {
-  if (isEdgelogError(error)) return error
-  if (error instanceof RangeError || error instanceof TypeError) return new EdgelogError('INVALID_RECORD', error.message, { cause: error })
-  return new EdgelogError('UNKNOWN_SERVER_ERROR', error instanceof Error ? error.message : String(error), { cause: error })
 }
