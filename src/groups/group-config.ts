@@ -1,6 +1,6 @@
 // The group coordinator's limits and defaults (Kafka's group.consumer.* and offsets.topic.*
-// broker configs). Apart from the coordinator so that the CLI and server options can read the
-// defaults without loading the coordinator itself.
+// broker configs). Plain data, apart from the coordinator's logic: the server's option parsing
+// (src/cli/serve-options.ts) reads the defaults too.
 
 export interface GroupOptions {
   /** Partitions of `__consumer_offsets` when this node creates it (Kafka's offsets.topic.num.partitions). */
