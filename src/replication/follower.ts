@@ -2,6 +2,7 @@
 // KIP-279, OffsetsForLeaderEpoch — never to the local high watermark), then pull from the
 // leader with the log end offset and last fetched epoch, one fetch in flight at a time.
 import type { Partition } from '../broker/partition.ts'
+import { readBatchHeader } from '../codec/record-batch.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import type { PartitionReplica } from './replica.ts'
 
@@ -17,6 +18,8 @@ export class PartitionFollower {
     private readonly replica: PartitionReplica,
     readonly leaderId: number,
     readonly epoch: number,
+    /** Copies committed batches only, for this broker's live subscribers (protocol.ts); not a replica. */
+    readonly observer = false,
   ) {}
 
   private get partition(): Partition {
@@ -117,6 +120,7 @@ export class PartitionFollower {
       lastFetchedEpoch: log.latestEpoch,
       maxBytes: cfg.replicaFetchMaxBytes,
       maxWaitMs: cfg.replicaFetchWaitMaxMs,
+      ...(this.observer ? { observer: true as const } : {}),
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
     if (resp.error === 'OFFSET_OUT_OF_RANGE' && fetchOffset < resp.logStartOffset) {
@@ -133,6 +137,15 @@ export class PartitionFollower {
     }
     if (resp.divergingEpoch) return 'diverged'
     if (resp.batches.length > 0) {
+      if (this.observer) {
+        // An observer's copy may start inside the leader's first batch (protocol.ts): it starts
+        // at that batch's base instead; what it held before is only a cache of committed records.
+        const base = readBatchHeader(resp.batches[0]!).baseOffset
+        if (base < fetchOffset) {
+          log.truncateFullyAndStartAt(base)
+          this.partition.resetHighWatermark(base)
+        }
+      }
       const { records, bytes } = log.appendAsFollower(resp.batches, resp.highWatermark)
       this.partition.dirty = true
       this.replica.onFollowerAppend(records, bytes)

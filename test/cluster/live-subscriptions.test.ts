@@ -83,13 +83,14 @@ describe('live subscriptions at any broker of a cluster (three brokers, etcd)', 
     assert.deepEqual((await fws.waitRecords('f', 6)).map((r) => r.value), ['a', 'b', 'c', 'd', 'e', 'f'])
     const reader = sse.body!.getReader()
     let text = ''
-    while ((text.match(/^data: \{"topic"/gm) ?? []).length < 6) {
+    const recordLines = () => [...text.matchAll(/^data: (\{"topic".*"offset".*)$/gm)].map((m) => JSON.parse(m[1]!))
+    while (recordLines().length < 6) {
       const { done, value } = await reader.read()
       if (done) break
       text += new TextDecoder().decode(value)
     }
     await reader.cancel()
-    const values = [...text.matchAll(/^data: (\{"topic".*)$/gm)].map((m) => JSON.parse(m[1]!).value)
+    const values = recordLines().map((r) => r.value)
     assert.deepEqual(values, ['a', 'b', 'c', 'd', 'e', 'f'])
   })
 
