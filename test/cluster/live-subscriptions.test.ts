@@ -8,7 +8,7 @@ import { describe, test, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { EdgelogClient } from '../../src/client/index.ts'
 import { WsClient } from '../helpers/ws.ts'
-import { api, describe as describeTopic, eventually, sleep, startCluster, type TestCluster } from './helpers.ts'
+import { api, describe as describeTopic, eventually, metric, sleep, startCluster, type TestCluster } from './helpers.ts'
 
 let cluster: TestCluster | undefined
 const sockets: WsClient[] = []
@@ -92,6 +92,31 @@ describe('live subscriptions at any broker of a cluster (three brokers, etcd)', 
     await reader.cancel()
     const values = recordLines().map((r) => r.value)
     assert.deepEqual(values, ['a', 'b', 'c', 'd', 'e', 'f'])
+  })
+
+  test('a broker with no replica copies a partition from where its first subscriber starts; a later subscriber asking for older records (earliest, a timestamp) gets them from the leader', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'hist', 1, 1)
+    const p = (await describeTopic(c.any(), 'hist'))[0]!
+    const outsider = c.brokers.find((b) => !p.replicas.includes(b.id))!
+    const before = Date.now() - 60_000
+    await produce(c.any(), 'hist', 0, ['h0', 'h1', 'h2'])
+    const first = await open(outsider.url())
+    assert.deepEqual((await first.call({ op: 'sub', id: 'l', topic: 'hist', from: 'latest' })).offsets, { 0: 3 })
+    await produce(c.any(), 'hist', 0, ['h3', 'h4'])
+    assert.deepEqual((await first.waitRecords('l', 2)).map((r) => r.value), ['h3', 'h4'])
+    assert.equal(await metric(outsider.url(), 'edgelog_observed_partitions'), 1, 'one copy, from the leader')
+    const later = await open(outsider.url())
+    assert.deepEqual((await later.call({ op: 'sub', id: 'e', topic: 'hist', from: 'earliest' })).offsets, { 0: 0 })
+    assert.deepEqual((await later.call({ op: 'sub', id: 't', topic: 'hist', from: { timestamp: before } })).offsets, { 0: 0 })
+    await produce(c.any(), 'hist', 0, ['h5'])
+    for (const id of ['e', 't']) {
+      const got = await later.waitRecords(id, 6)
+      assert.deepEqual(got.map((r) => [r.offset, r.value]), [0, 1, 2, 3, 4, 5].map((i) => [i, `h${i}`]))
+    }
+    assert.equal(later.frames.filter((f) => f.op === 'gap').length, 0, 'older records are read from the leader, not reported gone')
+    assert.deepEqual((await first.waitRecords('l', 3)).map((r) => r.value), ['h3', 'h4', 'h5'])
   })
 
   test('bad input at a broker with no replica keeps its clear error (unknown topic, unknown partition, offset beyond the end)', async () => {
