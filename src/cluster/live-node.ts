@@ -24,7 +24,7 @@ import { readBatchHeader, type BatchRecord } from '../codec/record-batch.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import { EdgelogError } from '../core/errors.ts'
 import type { FanoutHub } from '../fanout/hub.ts'
-import { brokerNode, type EarlierRange, type FanoutNode } from '../fanout/node.ts'
+import { brokerNode, type EarlierRange, type FanoutNode, type MemberCoordinator } from '../fanout/node.ts'
 import { planSubscription, startOffset } from '../fanout/plan.ts'
 import type { StartPosition } from '../fanout/protocol.ts'
 import type { PartitionReplica } from '../replication/replica.ts'
@@ -72,6 +72,27 @@ export class ClusterLiveNode implements FanoutNode {
   produce: FanoutNode['produce'] = (topic, records, acks) => this.base.produce(topic, records, acks)
   produceIdempotent: FanoutNode['produceIdempotent'] = (topic, partition, records, acks, producer) => this.base.produceIdempotent(topic, partition, records, acks, producer)
   commitOffsets: FanoutNode['commitOffsets'] = (group, offsets) => this.base.commitOffsets(group, offsets)
+
+  /**
+   * A socket member at any broker: this broker is the member's agent (it heartbeats for the
+   * socket and serves its partitions, replica here or not), and the membership goes to the
+   * group's coordinator wherever it is, as the HTTP group API's requests are forwarded (README,
+   * "Consumer groups in a cluster"). The choice over answering NOT_COORDINATOR with an address
+   * is the same as there: a browser behind a load balancer reaches one broker, and the member
+   * then lives through its coordinator's failover without reconnecting.
+   */
+  readonly members: MemberCoordinator = {
+    join: async (group, req) => (await this.node.memberRequest({ op: 'join', group, join: req }))!,
+    heartbeat: async (group, memberId, req) => (await this.node.memberRequest({ op: 'heartbeat', group, memberId, heartbeat: req }))!,
+    leave: (group, memberId) => this.node.memberRequest({ op: 'leave', group, memberId }),
+    commit: (group, req) => this.node.memberRequest({ op: 'commit', group, commit: req }),
+    watch: (group, fn) => this.node.broker.groups.watch(group, fn),
+  }
+
+  prepare(p: Partition, next: number): void {
+    const replica = this.replicaOf(p)
+    if (replica) this.observe(replica, next)
+  }
 
   /**
    * Records below the local log start. A replica's log start is the partition's (retention

@@ -119,6 +119,35 @@ describe('live subscriptions at any broker of a cluster (three brokers, etcd)', 
     assert.deepEqual((await first.waitRecords('l', 3)).map((r) => r.value), ['h3', 'h4', 'h5'])
   })
 
+  test('a group member over a socket at a broker holding no replica of most partitions: every record of every partition, and a new member starts at the committed offsets', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'grp', 3, 1)
+    const views = await describeTopic(c.any(), 'grp')
+    for (const p of views) await produce(c.any(), 'grp', p.partition, [`p${p.partition}-0`, `p${p.partition}-1`])
+    const at = c.brokers[0]!
+    assert.ok(views.filter((p) => !p.replicas.includes(at.id)).length >= 2, 'the broker holds no replica of two partitions')
+    const ws = await open(at.url())
+    const ok = await ws.call({ op: 'sub', id: 'g', topic: 'grp', group: 'readers', from: 'earliest' })
+    assert.equal(ok.op, 'ok', JSON.stringify(ok))
+    await ws.next((f) => f.op === 'assign' && f.partitions.length === 3)
+    for (const p of views) await produce(c.any(), 'grp', p.partition, [`p${p.partition}-2`])
+    const got = await ws.waitRecords('g', 9)
+    for (const p of views) {
+      assert.deepEqual(got.filter((r) => r.partition === p.partition).map((r) => [r.offset, r.value]), [0, 1, 2].map((i) => [i, `p${p.partition}-${i}`]))
+    }
+    // Commit 2 of every partition, leave, and join again from another socket: it starts there.
+    const commit = await ws.call({ op: 'commit', id: 'c', group: 'readers', offsets: views.map((p) => ({ topic: 'grp', partition: p.partition, offset: 2 })) })
+    assert.equal(commit.op, 'ok', JSON.stringify(commit))
+    assert.equal((await ws.call({ op: 'unsub', id: 'g' })).op, 'ok')
+    const again = await open(c.brokers[1]!.url())
+    assert.equal((await again.call({ op: 'sub', id: 'g2', topic: 'grp', group: 'readers', from: 'earliest' })).op, 'ok')
+    const assign = await again.next((f) => f.op === 'assign' && f.partitions.length === 3)
+    assert.deepEqual(assign.offsets, { 0: 2, 1: 2, 2: 2 })
+    const rest = await again.waitRecords('g2', 3)
+    assert.deepEqual(rest.map((r) => r.value).sort(), views.map((p) => `p${p.partition}-2`).sort())
+  })
+
   test('bad input at a broker with no replica keeps its clear error (unknown topic, unknown partition, offset beyond the end)', async () => {
     cluster = await startCluster()
     const c = cluster
