@@ -52,6 +52,11 @@ export class PartitionLeader {
     this.epochStartOffset = this.partition.log.logEndOffset
     this.electedAtMono = this.replica.runtime.clock.monotonic()
     this.scheduleIsrCheck()
+    // Elected with an ISR of itself (the others died): what it holds beyond the old high
+    // watermark is committed now (Kafka's makeLeader does the same). Without this, a producer
+    // retrying the batch the old leader never confirmed is answered "duplicate" forever and
+    // waits for a high watermark that only a new append would move.
+    this.maybeAdvanceHighWatermark()
   }
 
   private get partition(): Partition {

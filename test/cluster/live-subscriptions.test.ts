@@ -196,7 +196,17 @@ describe('live subscriptions at any broker of a cluster (three brokers, etcd)', 
     leader.server!.proc.kill('SIGKILL')
     await leader.server!.stop()
     leader.server = undefined
-    await load
+    try {
+      await load
+    } catch (err) {
+      for (const b of c.brokers) {
+        if (!b.server) continue
+        console.error(`--- broker ${b.id}\n${b.server.output().slice(-6000)}`)
+        console.error(JSON.stringify((await api(b.url(), '/v1/topics/fo')).body))
+        console.error(((await api(b.url(), '/metrics')).body as string).split('\n').filter((l) => /isr|leader|produce|forward|observed/.test(l) && !l.startsWith('#')).join('\n'))
+      }
+      throw err
+    }
     await producer.close()
     client.close()
 
