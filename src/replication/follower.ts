@@ -7,6 +7,8 @@ import type { TimerHandle } from '../core/clock.ts'
 import type { PartitionReplica } from './replica.ts'
 
 const LOG_EVERY_MS = 10_000
+/** A follower with live subscribers and records above its high watermark asks this often (waitMs). */
+const FOLLOWER_HW_POLL_MS = 20
 
 export class PartitionFollower {
   private stopped = false
@@ -119,7 +121,7 @@ export class PartitionFollower {
       fetchOffset,
       lastFetchedEpoch: log.latestEpoch,
       maxBytes: cfg.replicaFetchMaxBytes,
-      maxWaitMs: cfg.replicaFetchWaitMaxMs,
+      maxWaitMs: this.waitMs(),
       ...(this.observer ? { observer: true as const } : {}),
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
@@ -153,6 +155,19 @@ export class PartitionFollower {
     const hw = Math.min(resp.highWatermark, log.logEndOffset)
     if (hw > this.partition.highWatermark) this.partition.setHighWatermark(hw)
     return 'ok'
+  }
+
+  /**
+   * How long the leader may hold the next fetch. A follower learns the high watermark only from
+   * fetch answers, and one caught up is held until the next append or maxWaitMs: while it serves
+   * live subscribers (KIP-392) and holds records it does not yet know to be committed, it asks
+   * again soon, so they see each record within FOLLOWER_HW_POLL_MS of its commit rather than
+   * replica.fetch.wait.max.ms. Only then, so replication itself is untouched.
+   */
+  private waitMs(): number {
+    const max = this.replica.config.replicaFetchWaitMaxMs
+    if (this.observer || !this.partition.hasListeners || this.partition.log.logEndOffset <= this.partition.highWatermark) return max
+    return Math.min(max, FOLLOWER_HW_POLL_MS)
   }
 
   /** One line per kind of failure, again at most every LOG_EVERY_MS while it lasts: a dead leader is not a log flood. */
