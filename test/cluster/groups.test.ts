@@ -250,6 +250,12 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'nope', partition: 0 } }, 404, 'UNKNOWN_TOPIC_OR_PARTITION')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'x', offsets: [] } }, 400, 'INVALID_REQUEST')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'bad group', offsets: [{ topic: 'events', partition: 0, offset: 0 }] } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'dance', group: 'x' } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'heartbeat', group: 'x', memberId: 'not*an*id', heartbeat: { memberEpoch: 1, ownedPartitions: [] } } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'join', group: 'x', join: { topics: ['events'], extra: 1 } } }, 400, 'INVALID_REQUEST')
+    // At the coordinator, a relayed request gets the coordinator's own answer.
+    const unknown = await api(coordinator.url(), '/internal/v1/groups/member', { method: 'POST', json: { op: 'leave', group, memberId: 'AAAAAAAAAAAAAAAAAAAAAA' } })
+    assert.equal(unknown.body.error?.code, 'UNKNOWN_MEMBER_ID', JSON.stringify(unknown.body))
   })
 
   test('a socket member at a broker that is not the coordinator: its membership is relayed to the coordinator, its partitions served where it is, its commits fenced; a second member at a third broker shares the partitions', async () => {
@@ -421,5 +427,18 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     assert.equal(positions.status, 401, JSON.stringify(positions.body))
     const peerCommit = await api(b.url(), '/internal/v1/groups/commit', { method: 'POST', json: { group: 'team-c', offsets: [{ topic: 'secured', partition: 0, offset: 1 }] } })
     assert.equal(peerCommit.status, 401, JSON.stringify(peerCommit.body))
+    const peerMember = await api(b.url(), '/internal/v1/groups/member', { method: 'POST', headers: worker, json: { op: 'join', group: 'team-a', join: { topics: ['secured'] } } })
+    assert.equal(peerMember.status, 401, JSON.stringify(peerMember.body))
+    // A socket member at a broker that is not the coordinator: the join travels with the peer token.
+    const member = await WsClient.open(b.url(), worker)
+    try {
+      const ok = await member.call({ op: 'sub', id: 'm', topic: 'secured', group: 'team-d', from: 'earliest' })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+      await member.next((f) => f.op === 'assign' && f.sub === 'm' && f.partitions.length === PARTITIONS)
+      const denied = await member.call({ op: 'sub', id: 'x', topic: 'secured', group: 'other-group' })
+      assert.equal(denied.code, 'GROUP_AUTHORIZATION_FAILED', JSON.stringify(denied))
+    } finally {
+      member.ws.close()
+    }
   })
 })
