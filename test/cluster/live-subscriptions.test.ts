@@ -148,6 +148,32 @@ describe('live subscriptions at any broker of a cluster (three brokers, etcd)', 
     assert.deepEqual(rest.map((r) => r.value).sort(), views.map((p) => `p${p.partition}-2`).sort())
   })
 
+  test('a broker with no replica delivers only committed records: nothing above the high watermark while the ISR is short of min.insync.replicas, everything once it is back', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    const created = await api(c.any(), '/v1/topics', { method: 'POST', json: { name: 'strict', partitions: 1, replicationFactor: 2, config: { 'min.insync.replicas': '2' } } })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    const p = await eventually('a full ISR', () => describeTopic(c.any(), 'strict'), (ps) => ps[0]!.leader > 0 && ps[0]!.isr.length === 2).then((ps) => ps[0]!)
+    const leader = c.brokers[p.leader - 1]!
+    const follower = c.brokers.find((b) => b.id !== p.leader && p.replicas.includes(b.id))!
+    const outsider = c.brokers.find((b) => !p.replicas.includes(b.id))!
+    await produce(leader.url(), 'strict', 0, ['c0'])
+    const ws = await open(outsider.url())
+    assert.equal((await ws.call({ op: 'sub', id: 's', topic: 'strict', from: 'earliest' })).op, 'ok')
+    await ws.waitRecords('s', 1)
+    follower.server!.proc.kill('SIGSTOP')
+    try {
+      const r = await api(leader.url(), '/v1/topics/strict/partitions/0/records?acks=1', { method: 'POST', json: { records: [{ value: 'uncommitted-yet' }] } })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      await sleep(1500)
+      assert.deepEqual(ws.records('s').map((x) => x.value), ['c0'], 'a record the ISR does not have is not delivered')
+    } finally {
+      follower.server!.proc.kill('SIGCONT')
+    }
+    const got = await ws.waitRecords('s', 2, 30_000)
+    assert.deepEqual(got.map((x) => [x.offset, x.value]), [[0, 'c0'], [1, 'uncommitted-yet']])
+  })
+
   test('bad input at a broker with no replica keeps its clear error (unknown topic, unknown partition, offset beyond the end)', async () => {
     cluster = await startCluster()
     const c = cluster
