@@ -10,7 +10,7 @@ import { parseUpstreamToken, type UpstreamCredential } from '../../src/edge/upst
 const WORKER_VARS = new Set(['EDGELOG_NODE', 'EDGELOG_NODE_NAME', 'EDGELOG_ROLE'])
 
 /** The flags an edge takes as vars on Cloudflare (files, TLS, fsync and ports are the platform's). */
-const EDGE_FLAGS = new Set([
+export const EDGE_FLAGS = new Set([
   'upstream',
   'upstream-token',
   'outbox-bytes',
