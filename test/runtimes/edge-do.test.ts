@@ -171,3 +171,35 @@ describe('an edge Durable Object with invalid configuration refuses every reques
     })
   }
 })
+
+describe('an idle edge Durable Object keeps no timer, so workerd can evict it', () => {
+  let region: Region
+  let mf: Miniflare | undefined
+  before(async () => {
+    region = await startRegion()
+    assert.equal((await postJson(`${region.broker.url}/v1/topics`, { name: 'quiet', partitions: 1 })).status, 201)
+  })
+  after(async () => {
+    await mf?.dispose()
+    await region?.close()
+    if (region) removeDir(region.dataDir)
+  })
+
+  test('after an acks=all produce and no subscriber, the object is evicted within a quiet period, and the next request starts it with its outbox and topics', async () => {
+    let base: string
+    ;({ mf, base } = await startEdgeWorker({ EDGELOG_ROLE: 'edge', EDGELOG_UPSTREAM: region.upstream, EDGELOG_METADATA_REFRESH_MS: '200' }))
+    await waitUntil('the edge knows the topic', async () => (await fetch(`${base}/v1/topics/quiet`)).status === 200, 30_000, 200)
+    const r = await postJson(`${base}/v1/topics/quiet/records?acks=all`, { records: [{ value: 1 }] })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    const before = await metric(base, 'edgelog_node_start_time_seconds')
+    // workerd evicts an object with nothing pending after about 10 s (hibernation.test.ts measured
+    // it); the last upstream request's timeout signal (AbortSignal.timeout, 10 s) is pending until
+    // it fires, so an idle edge goes about 20 s after its last request to the region.
+    await new Promise((resolve) => setTimeout(resolve, 30_000))
+    const after = await metric(base, 'edgelog_node_start_time_seconds')
+    assert.ok(before !== undefined && after !== undefined && after > before, `the object was evicted while idle (start time ${before} → ${after})`)
+    // The new instance has what the old one stored: the topic routes, the produce goes on.
+    const again = await postJson(`${base}/v1/topics/quiet/records?acks=all`, { records: [{ value: 2 }] })
+    assert.deepEqual(again.body.offsets, [{ partition: 0, offset: 1 }])
+  })
+})
