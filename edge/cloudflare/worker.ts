@@ -1,5 +1,11 @@
 // edgelog on Cloudflare: a Worker in front of one Durable Object per edgelog node.
 //
+// With EDGELOG_ROLE=edge the object is an edge relay in front of a region instead (edge-object.ts:
+// the same EdgeNode, relay and app as `edgelog serve --role edge`, an alarm that ships the
+// outbox); everything below is about the standalone node. Invalid vars (an unknown role, edge
+// vars without the edge role, an object holding the other role's data) make the object answer
+// every request with 500 NODE_MISCONFIGURED rather than run half-configured.
+//
 // The object runs the same Broker, fan-out hub and Hono app as every other runtime, over its
 // own SQLite (storage/durable-object.ts), so the public HTTP and WebSocket API and their
 // behaviour are the same. The Worker is stateless: it routes each request to the node's
