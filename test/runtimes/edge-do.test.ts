@@ -24,6 +24,8 @@ async function bundle(): Promise<string> {
   return script
 }
 
+after(() => rmSync(work, { recursive: true, force: true }))
+
 async function startEdgeWorker(bindings: Record<string, string>): Promise<{ mf: Miniflare; base: string }> {
   const { mf, url } = await startMiniflare({
     scriptPath: await bundle(),
@@ -153,7 +155,6 @@ describe('an edge Durable Object with invalid configuration refuses every reques
   let mf: Miniflare | undefined
   after(async () => {
     await mf?.dispose()
-    rmSync(work, { recursive: true, force: true })
   })
   for (const [what, bindings, message] of cases) {
     test(`${what}: 500 NODE_MISCONFIGURED on every request`, async () => {
