@@ -13,10 +13,10 @@ import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
 import { openClusterNode } from '../../src/cluster/start.ts'
 import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
 import { buildSecurity, type SecuritySetup } from '../../src/cli/serve-security.ts'
-import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
 import { ClusterLiveNode } from '../../src/cluster/live-node.ts'
+import { fanoutLimits } from './edge-relay.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 
@@ -73,17 +73,7 @@ export interface ServeHooks {
   extend?: (app: Hono) => void | Promise<void>
 }
 
-/** The live-subscription limits the serve flags set (a broker's hub and an edge's alike). */
-export function fanoutLimits(options: ServeOptions): Partial<FanoutLimits> {
-  return {
-    maxConnections: options['max-connections'],
-    maxFrameBytes: options['ws-max-frame-bytes'],
-    maxBufferedBytes: options['ws-max-buffered-bytes'],
-    maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
-    idleTimeoutSeconds: options['ws-idle-timeout'],
-    maxInflightPubs: options['ws-max-inflight-pubs'],
-  }
-}
+export { fanoutLimits } from './edge-relay.ts'
 
 /** Reads a file named by a flag, or says which one cannot be read. */
 export async function readText(path: string): Promise<string> {
