@@ -7,6 +7,7 @@ import { benchEdgeDrain, benchEdgeLatency } from './edge.ts'
 import { benchCompaction, benchGzipProduce } from './ops.ts'
 import { benchGroupConsumer, benchGroupOps, benchReplay } from './groups.ts'
 import { benchClusterCommits, benchClusterProduce } from './cluster.ts'
+import { benchLiveCluster } from './live-cluster.ts'
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const only = process.argv[2]
@@ -97,6 +98,16 @@ if (!only || only === 'cluster') {
     for (const [inFlight, recordsPerRequest] of [[1, 1], [8, 100]] as const) rows.push(...(await benchClusterProduce({ fsync, seconds: 5, inFlight, recordsPerRequest })))
   }
   console.table(rows.map((r) => ({ case: r.case, requests: r.requests, 'records/s': fmt(r.recordsPerSec), 'p50 ms': fmt(r.p50Ms, 2), 'p99 ms': fmt(r.p99Ms, 2) })))
+}
+
+if (!only || only === 'live-cluster') {
+  console.log('\n## Live subscriptions in a cluster: RF=2 of three brokers, a subscriber at the leader, the follower and the broker with no replica')
+  const rows = await benchLiveCluster({ seconds: 6, intervalsMs: [20, 500], burst: 50_000 })
+  console.table(rows.map((r) => ({
+    path: r.path,
+    ...Object.fromEntries(r.latency.flatMap((l) => [[`p50 ms @${l.intervalMs}`, fmt(l.p50Ms, 1)], [`p99 ms @${l.intervalMs}`, fmt(l.p99Ms, 1)]])),
+    'burst records/s': fmt(r.burstRecordsPerSec),
+  })))
 }
 
 if (!only || only === 'groups-cluster') {

@@ -123,14 +123,18 @@ export class DurableObjectDriver implements SqlDriver {
   }
 }
 
-/** Every database of a node inside one Durable Object's SQLite (see the top of this file). */
-export function durableObjectStorage(storage: DurableObjectStorageLike): StorageProvider {
+/**
+ * Every database of a node inside one Durable Object's SQLite (see the top of this file).
+ * `namespace` goes before every database name, so two providers in one object (an edge's
+ * `edge`/`outbox/...` and its relay cache's `relay/meta`/`relay/partitions/...`) never share a table.
+ */
+export function durableObjectStorage(storage: DurableObjectStorageLike, namespace = ''): StorageProvider {
   return {
     open(name) {
-      return new DurableObjectDriver(storage, tablePrefix(name))
+      return new DurableObjectDriver(storage, tablePrefix(namespace + name))
     },
     remove(name) {
-      const prefix = tablePrefix(name)
+      const prefix = tablePrefix(namespace + name)
       storage.transactionSync(() => {
         const tables = storage.sql
           .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?", prefix.length, prefix)

@@ -1,5 +1,11 @@
 // edgelog on Cloudflare: a Worker in front of one Durable Object per edgelog node.
 //
+// With EDGELOG_ROLE=edge the object is an edge relay in front of a region instead (edge-object.ts:
+// the same EdgeNode, relay and app as `edgelog serve --role edge`, an alarm that ships the
+// outbox); everything below is about the standalone node. Invalid vars (an unknown role, edge
+// vars without the edge role, an object holding the other role's data) make the object answer
+// every request with 500 NODE_MISCONFIGURED rather than run half-configured.
+//
 // The object runs the same Broker, fan-out hub and Hono app as every other runtime, over its
 // own SQLite (storage/durable-object.ts), so the public HTTP and WebSocket API and their
 // behaviour are the same. The Worker is stateless: it routes each request to the node's
@@ -36,6 +42,8 @@ import { CloseCode } from '../../src/fanout/socket.ts'
 import { DEFAULT_CLEANER_OPTIONS } from '../../src/log/cleaner.ts'
 import { durableObjectStorage, type DurableObjectStorageLike } from '../../storage/durable-object.ts'
 import { admitUpgrade, WS_PATH } from '../shared/ws.ts'
+import { drainUnread } from './drain.ts'
+import { EdgeRelayObject, holdsDatabase, misconfigured } from './edge-object.ts'
 import { attachmentStore, decodeAttachment, HibernatingSocket, type HibernatableWebSocket } from './hibernation.ts'
 
 /** The parts of the workerd API used here (structural, so no workers-types are needed). */
@@ -65,25 +73,51 @@ export interface Env {
   EDGELOG_ALLOWED_ORIGINS?: string
   /** As `--cleaner-interval-ms`: the least time between two log-cleaner alarms (default 30000). */
   EDGELOG_CLEANER_INTERVAL_MS?: string
+  /** `edge`: the object is an edge relay (edge-object.ts, configured by the EDGELOG_* vars of edge-config.ts). */
+  EDGELOG_ROLE?: string
+  /** An edge's settings (EDGELOG_UPSTREAM, EDGELOG_UPSTREAM_TOKEN, EDGELOG_OUTBOX_BYTES, ...). */
+  [edgeVar: `EDGELOG_${string}`]: unknown
 }
+
+/** Vars that configure an edge only: on a standalone node they mean the role was forgotten. */
+const EDGE_ONLY_VARS = ['EDGELOG_UPSTREAM', 'EDGELOG_UPSTREAM_TOKEN'] as const
 
 
 export class EdgelogNode {
-  private readonly broker: Broker
-  private readonly hub: FanoutHub
-  private readonly app: ReturnType<typeof createApp>
+  private readonly broker!: Broker
+  private readonly hub!: FanoutHub
+  private readonly app!: ReturnType<typeof createApp>
   /** The session of every open socket, for the object's lifetime (rebuilt at each wake-up). */
   private readonly sessions = new Map<HibernatableWebSocket, WsSession>()
-  private readonly cleanerIntervalMs: number
+  private readonly cleanerIntervalMs!: number
   /** The pending alarm's time; null: none; undefined: not read yet. */
   private alarmAt: number | null | undefined
-  private readonly startedAt: number
+  private readonly startedAt!: number
   private readonly wake = { restored: 0, closed: 0 }
+  /** EDGELOG_ROLE=edge: this object is an edge relay, and everything goes to it. */
+  private readonly edge: EdgeRelayObject | undefined
+  /** Why this object refuses every request (its vars are wrong). */
+  private readonly failure: string | undefined
 
   constructor(
     protected readonly ctx: DurableObjectState,
     env: Env,
   ) {
+    const role = env.EDGELOG_ROLE || 'broker'
+    if (role === 'edge') {
+      this.edge = new EdgeRelayObject(ctx, env as unknown as Record<string, unknown>)
+      return
+    }
+    const wrong =
+      role !== 'broker'
+        ? `EDGELOG_ROLE must be 'edge' or 'broker' (the default), not ${JSON.stringify(String(role).slice(0, 100))}`
+        : EDGE_ONLY_VARS.filter((v) => env[v] !== undefined && env[v] !== '').map((v) => `${v} is set, but EDGELOG_ROLE is not 'edge'`)[0] ??
+          (holdsDatabase(ctx.storage, 'edge') ? "the Durable Object named by EDGELOG_NODE_NAME holds an edge relay's data (it ran with EDGELOG_ROLE=edge); give this node an EDGELOG_NODE_NAME of its own" : undefined)
+    if (wrong !== undefined) {
+      this.failure = wrong
+      console.error(`edgelog: this node refuses every request until its configuration is fixed: ${wrong}`)
+      return
+    }
     const runtime = systemRuntime()
     this.startedAt = runtime.clock.now()
     this.cleanerIntervalMs = parseInterval(env.EDGELOG_CLEANER_INTERVAL_MS)
@@ -110,6 +144,8 @@ export class EdgelogNode {
   }
 
   async fetch(request: Request): Promise<Response> {
+    if (this.edge) return this.edge.fetch(request)
+    if (this.failure !== undefined) return misconfigured(this.failure)
     if (new URL(request.url).pathname === WS_PATH) return this.upgrade(request)
     const response = await this.app.fetch(request)
     await drainUnread(request)
@@ -131,6 +167,7 @@ export class EdgelogNode {
     return new Response(null, { status: 101, webSocket: client } as ResponseInit)
   }
 
+  // Only the standalone node accepts hibernatable sockets: an edge's are accept()ed (edge-object.ts).
   webSocketMessage(ws: HibernatableWebSocket, message: string | ArrayBuffer): void {
     this.sessionOf(ws)?.onFrame(message)
   }
@@ -184,6 +221,8 @@ export class EdgelogNode {
   // ---- the log cleaner, on the object's alarm ----
 
   async alarm(): Promise<void> {
+    if (this.edge) return this.edge.alarm()
+    if (this.failure !== undefined) return
     this.alarmAt = null
     await this.broker.runCleaner()
     this.armCleaner()
@@ -229,34 +268,6 @@ function safely<T>(fn: () => T): T | undefined {
     return fn()
   } catch {
     return undefined
-  }
-}
-
-/** Past this, an unread request body is cancelled (and the connection closed) rather than read. */
-const DRAIN_MAX_BYTES = 1024 * 1024
-
-/**
- * Reads what the app left of the request body (an answer given before the body was read: 404
- * for an unknown topic, 415, ...). Unread, workerd resets the client's keep-alive connection,
- * and the client's next request on it fails with ECONNRESET (seen with Bun's and Node's fetch
- * against Miniflare in a third of the tries). Node's and Bun's servers drain such bodies too.
- */
-async function drainUnread(request: Request): Promise<void> {
-  if (request.body === null || request.bodyUsed) return
-  const reader = request.body.getReader()
-  let bytes = 0
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      bytes += value.byteLength
-      if (bytes > DRAIN_MAX_BYTES) {
-        await reader.cancel()
-        return
-      }
-    }
-  } catch {
-    // The client went away: nothing left to keep alive.
   }
 }
 

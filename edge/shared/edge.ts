@@ -2,19 +2,13 @@
 // region (src/edge/). Its data directory holds edge.db, the outbox (outbox/) and the relay cache
 // (relay/, a broker of its own whose partitions hold recent records at the region's offsets).
 import { join, resolve } from 'node:path'
-import { SecurityGate } from '../../src/api/security.ts'
-import { Broker } from '../../src/broker/broker.ts'
 import type { ServeOptions } from '../../src/cli/serve-options.ts'
 import type { SecuritySetup } from '../../src/cli/serve-security.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
-import { createEdgeApp } from '../../src/edge/app.ts'
-import { EdgeNode } from '../../src/edge/edge-node.ts'
-import { EdgeRelay } from '../../src/edge/relay.ts'
-import { relayCacheMetrics } from '../../src/edge/relay-metrics.ts'
 import { parseUpstreamToken, type UpstreamCredential } from '../../src/edge/upstream-credential.ts'
-import { FanoutHub } from '../../src/fanout/hub.ts'
 import type { OriginPolicy } from '../../src/fanout/origin.ts'
-import { fanoutLimits, readText, type Listener, type Platform, type ServeHooks, type TlsFiles } from './serve.ts'
+import { openEdgeRelay } from './edge-relay.ts'
+import { readText, type Listener, type Platform, type ServeHooks, type TlsFiles } from './serve.ts'
 
 /** The edge's credential at its region, from --upstream-token(-file) or EDGELOG_UPSTREAM_TOKEN. */
 async function upstreamCredential(options: ServeOptions): Promise<UpstreamCredential | undefined> {
@@ -40,49 +34,20 @@ export async function serveEdge(
     console.error(`edgelog: ${(err as Error).message}`)
     return platform.exit(2)
   }
-  const edge = EdgeNode.open({
-    storage: await platform.openStorage(dataDir, options.fsync),
-    runtime,
-    ...(credential ? { credential } : {}),
-    options: {
-      upstreams: options.upstream,
-      outboxBytes: options['outbox-bytes'],
-      relayCacheBytes: options['relay-cache-bytes'],
-      shipBatchBytes: options['ship-batch-bytes'],
-      ackTimeoutMs: options['ack-timeout-ms'],
-      metadataRefreshMs: options['metadata-refresh-ms'],
-    },
-  })
-  // The relay cache can always be fetched again from the region: batch fsync is enough for it.
-  const cache = Broker.open(await platform.openStorage(join(dataDir, 'relay'), 'batch'), runtime, {
-    nodeId: options['node-id'],
-    fsync: 'batch',
-    maxPartitions: options['max-partitions'],
-    cleanerIntervalMs: 0,
-    maxBatchDecompressedBytes: options['max-batch-decompressed-bytes'],
-  })
-  const relay = new EdgeRelay(edge, cache, platform.WebSocket)
-  edge.attachRelay(relay)
-  const hub = new FanoutHub(cache, { node: relay, originPolicy, limits: fanoutLimits(options) })
-  relay.attach(hub)
   let draining = false
-  // The broker's gate, in front of this edge's own API and its WebSocket upgrades.
   const clientAddress = platform.clientAddress
-  const gate = new SecurityGate(edge, {
-    ...security.setup.security,
-    clientAddress: clientAddress ? (c) => clientAddress(c.req.raw, c.env) : undefined,
-  })
-  const app = createEdgeApp(edge, {
-    limits: {
-      maxRequestBytes: options['max-request-bytes'],
-      maxRecordsPerRequest: options['max-records-per-request'],
-      bodyTimeoutMs: options['body-timeout-ms'],
-      bodyMinBytesPerSec: options['body-min-bytes-per-sec'],
-    },
+  const { edge, hub, gate, app, close } = openEdgeRelay({
+    options,
+    runtime,
+    edgeStorage: await platform.openStorage(dataDir, options.fsync),
+    cacheStorage: await platform.openStorage(join(dataDir, 'relay'), 'batch'),
+    cacheFsync: 'batch',
+    ...(credential ? { credential } : {}),
+    originPolicy,
+    security: security.setup.security,
+    ...(clientAddress ? { clientAddress } : {}),
+    ...(platform.WebSocket ? { WebSocket: platform.WebSocket } : {}),
     ready: () => !draining,
-    fanout: hub,
-    extraMetrics: () => relayCacheMetrics(cache.metrics.render()),
-    security: gate,
   })
   await hooks.extend?.(app)
   let listener: Listener
@@ -90,9 +55,7 @@ export async function serveEdge(
     listener = await platform.listen({ fetch: app.fetch, hub, gate }, { port: options.port, host: options.host, tls: security.tls })
   } catch (err) {
     console.error(`edgelog: cannot listen: ${(err as Error).message}`)
-    relay.close()
-    cache.close()
-    edge.close()
+    close()
     return platform.exit(2)
   }
   edge.start()
@@ -118,9 +81,7 @@ export async function serveEdge(
     // the outbox holds stays there and ships after the restart.
     hub.shutdown()
     await listener.stop()
-    relay.close()
-    cache.close()
-    edge.close()
+    close()
     platform.exit(0)
   }
   platform.onSignal('SIGTERM', () => void shutdown('SIGTERM'))

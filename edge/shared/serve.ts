@@ -13,10 +13,10 @@ import { Broker, type BrokerOpenOptions } from '../../src/broker/broker.ts'
 import { openClusterNode } from '../../src/cluster/start.ts'
 import { parseServeOptions, ServeHelp, type ServeOptions } from '../../src/cli/serve-options.ts'
 import { buildSecurity, type SecuritySetup } from '../../src/cli/serve-security.ts'
-import type { FanoutLimits } from '../../src/fanout/limits.ts'
 import { systemRuntime } from '../../src/core/clock.ts'
 import { FanoutHub } from '../../src/fanout/hub.ts'
-import { brokerNode } from '../../src/fanout/node.ts'
+import { ClusterLiveNode } from '../../src/cluster/live-node.ts'
+import { fanoutLimits } from './edge-relay.ts'
 import { parseOriginPolicy } from '../../src/fanout/origin.ts'
 import type { WebSocketConstructor } from '../../src/client/ws-connection.ts'
 
@@ -73,17 +73,7 @@ export interface ServeHooks {
   extend?: (app: Hono) => void | Promise<void>
 }
 
-/** The live-subscription limits the serve flags set (a broker's hub and an edge's alike). */
-export function fanoutLimits(options: ServeOptions): Partial<FanoutLimits> {
-  return {
-    maxConnections: options['max-connections'],
-    maxFrameBytes: options['ws-max-frame-bytes'],
-    maxBufferedBytes: options['ws-max-buffered-bytes'],
-    maxSubscriptionsPerSocket: options['ws-max-subscriptions'],
-    idleTimeoutSeconds: options['ws-idle-timeout'],
-    maxInflightPubs: options['ws-max-inflight-pubs'],
-  }
-}
+export { fanoutLimits } from './edge-relay.ts'
 
 /** Reads a file named by a flag, or says which one cannot be read. */
 export async function readText(path: string): Promise<string> {
@@ -180,10 +170,11 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
       })
     : undefined
   const broker = cluster ? cluster.node.broker : Broker.open(storage, runtime, brokerOptions)
-  // In a cluster a plain `commit` frame goes to the group's coordinator, wherever it is.
-  const clusterNode = cluster?.node
-  const node = clusterNode ? brokerNode(broker, (group, offsets) => clusterNode.commitOffsets(group, { offsets })) : undefined
+  // In a cluster, live subscriptions are served for every partition, replica here or not, and a
+  // plain `commit` frame goes to the group's coordinator, wherever it is (src/cluster/live-node.ts).
+  const node = cluster ? new ClusterLiveNode(cluster.node) : undefined
   const hub = new FanoutHub(broker, { originPolicy, limits: fanoutLimits(options), ...(node ? { node } : {}) })
+  node?.attach(hub)
   let draining = false
   const clientAddress = platform.clientAddress
   const gate = new SecurityGate(broker, {
@@ -235,6 +226,7 @@ export async function serveNode(platform: Platform, hooks: ServeHooks = {}): Pro
     // Live connections first: sockets get 1001 and SSE streams end, so clients resume
     // elsewhere and the server's stop is not left waiting on streams that never finish.
     hub.shutdown()
+    node?.close()
     // Sockets that were group members left their groups: store that before closing (bounded).
     await Promise.race([broker.groups.idle(), new Promise((resolve) => setTimeout(resolve, 2000))])
     await listener.stop()

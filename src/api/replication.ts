@@ -11,7 +11,16 @@ import {
   type ReplicaFetchResponse,
 } from '../replication/protocol.ts'
 import { encodeFetchResponse } from '../replication/wire.ts'
-import { PeerCommitRequestSchema, PositionsRequestSchema, type PeerCommitRequest, type PositionsRequest, type PositionsResponse } from '../cluster/group-peers.ts'
+import {
+  PeerCommitRequestSchema,
+  PeerMemberRequestSchema,
+  PositionsRequestSchema,
+  type PeerCommitRequest,
+  type PeerMemberAnswer,
+  type PeerMemberRequest,
+  type PositionsRequest,
+  type PositionsResponse,
+} from '../cluster/group-peers.ts'
 import { ForwardedProduceSchema, forwardedProduceMaxBytes, type ForwardedProduce, type ForwardedProduceAnswer } from '../cluster/forward.ts'
 import { readJson } from './body.ts'
 import { DEFAULT_LIMITS } from './limits.ts'
@@ -22,6 +31,8 @@ export interface ReplicaEndpoints {
   /** The group coordinator's requests (src/cluster/group-peers.ts); absent where there are none. */
   handlePositions?(req: PositionsRequest): Promise<PositionsResponse>
   handlePeerCommit?(req: PeerCommitRequest): Promise<void>
+  /** A WebSocket member's membership, relayed from the broker its socket is connected to. */
+  handlePeerMember?(req: PeerMemberRequest): Promise<PeerMemberAnswer | undefined>
   /** A produce another broker split by partition and handed on (src/cluster/forward.ts). */
   handleForwardedProduce?(req: ForwardedProduce): Promise<ForwardedProduceAnswer>
   /** The client request limit, which bounds a forwarded produce. */
@@ -61,6 +72,11 @@ export function replicationRoutes(node: ReplicaEndpoints) {
       if (!node.handleForwardedProduce) throw new EdgelogError('NOT_FOUND', 'this node takes no forwarded produce')
       const req = ForwardedProduceSchema.parse(await readJson(c.req.raw, forwardedProduceMaxBytes(node.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes)))
       return c.json(await node.handleForwardedProduce(req))
+    })
+    .post('/groups/member', async (c) => {
+      if (!node.handlePeerMember) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')
+      const req = PeerMemberRequestSchema.parse(await readJson(c.req.raw, MAX_PEER_COMMIT_BYTES))
+      return c.json((await node.handlePeerMember(req)) ?? {})
     })
     .post('/groups/commit', async (c) => {
       if (!node.handlePeerCommit) throw new EdgelogError('NOT_FOUND', 'no group coordinator here')

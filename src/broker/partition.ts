@@ -264,6 +264,11 @@ export class Partition {
     }
   }
 
+  /** Something (a live fan-out feed) listens for high watermark moves. */
+  get hasListeners(): boolean {
+    return this.listeners.length > 0
+  }
+
   get isClosed(): boolean {
     return this.closed
   }

@@ -6,6 +6,7 @@
 // socket was authenticated and authorized where it arrived, so it travels as a peer request.
 import { z } from 'zod'
 import { EdgelogError, knownErrorCode } from '../core/errors.ts'
+import { CommitOffsetsSchema, HeartbeatSchema, JoinGroupSchema, memberId as MemberIdSchema } from '../api/schemas.ts'
 
 const nonNegative = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const name = z.string().min(1).max(255)
@@ -32,10 +33,38 @@ export const PeerCommitRequestSchema = z
   .strict()
 export type PeerCommitRequest = z.infer<typeof PeerCommitRequestSchema>
 
+/**
+ * A WebSocket member's membership, relayed by the broker its socket is connected to (the
+ * member's agent, src/fanout/group-subscription.ts) to the group's coordinator: join,
+ * heartbeat, leave and the member's commits, exactly as the HTTP group API takes them.
+ */
+export const PeerMemberRequestSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('join'), group: name, join: JoinGroupSchema }).strict(),
+  z.object({ op: z.literal('heartbeat'), group: name, memberId: MemberIdSchema, heartbeat: HeartbeatSchema }).strict(),
+  z.object({ op: z.literal('leave'), group: name, memberId: MemberIdSchema }).strict(),
+  z.object({ op: z.literal('commit'), group: name, commit: CommitOffsetsSchema }).strict(),
+])
+export type PeerMemberRequest = z.infer<typeof PeerMemberRequestSchema>
+
+const topicPartitions = z.array(z.object({ topic: name, partitions: z.array(nonNegative).max(100_000) }).strict()).max(1000)
+/** A join or heartbeat answer, with the group's committed offsets of the partitions it assigns (where they start). */
+export const PeerMemberAnswerSchema = z
+  .object({
+    memberId: MemberIdSchema,
+    memberEpoch: z.number().int(),
+    assignment: topicPartitions,
+    heartbeatIntervalMs: nonNegative,
+    committed: z.array(z.object({ topic: name, partition: nonNegative, offset: nonNegative }).strict()).max(100_000),
+  })
+  .strict()
+export type PeerMemberAnswer = z.infer<typeof PeerMemberAnswerSchema>
+
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 /** Largest answer read from a peer: these answers are a few numbers. */
 const MAX_ANSWER_BYTES = 64 * 1024
+/** A member answer lists its assignment and their committed offsets. */
+const MAX_MEMBER_ANSWER_BYTES = 8 * 1024 * 1024
 
 export interface GroupPeerOptions {
   peerToken?: string
@@ -53,7 +82,13 @@ export class GroupPeers {
     await this.post(url, '/internal/v1/groups/commit', req)
   }
 
-  private async post(url: string, path: string, body: unknown): Promise<unknown> {
+  /** A member's join or heartbeat answer, or {} for leave and commit. */
+  async member(url: string, req: PeerMemberRequest): Promise<PeerMemberAnswer | undefined> {
+    const answer = await this.post(url, '/internal/v1/groups/member', req, MAX_MEMBER_ANSWER_BYTES)
+    return req.op === 'join' || req.op === 'heartbeat' ? PeerMemberAnswerSchema.parse(answer) : undefined
+  }
+
+  private async post(url: string, path: string, body: unknown, maxAnswerBytes = MAX_ANSWER_BYTES): Promise<unknown> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.opts.peerToken) headers.authorization = `Bearer ${this.opts.peerToken}`
     let res: Response
@@ -63,7 +98,7 @@ export class GroupPeers {
       throw new EdgelogError('REQUEST_TIMED_OUT', `broker ${url} did not answer: ${(err as Error).message}`)
     }
     const text = await res.text()
-    if (text.length > MAX_ANSWER_BYTES) throw new EdgelogError('INTERNAL', `broker ${url} answered too much`)
+    if (text.length > maxAnswerBytes) throw new EdgelogError('INTERNAL', `broker ${url} answered too much`)
     let json: unknown
     try {
       json = JSON.parse(text)

@@ -21,9 +21,9 @@ import { assignReplicas } from './election.ts'
 import { withStoreErrors, type MetaStore, type TxnOp } from './meta-store.ts'
 import { NodeState } from './node-state.ts'
 import { ClusterProducerIds } from './producer-ids.ts'
-import type { GroupPeers, PeerCommitRequest, PositionsRequest, PositionsResponse } from './group-peers.ts'
+import type { GroupPeers, PeerCommitRequest, PeerMemberAnswer, PeerMemberRequest, PositionsRequest, PositionsResponse } from './group-peers.ts'
 import { isInternalTopic, OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIG, partitionForGroup } from '../groups/offsets-topic.ts'
-import type { CommitRequest } from '../groups/coordinator.ts'
+import type { CommitRequest, MemberAnswer } from '../groups/coordinator.ts'
 import { brokerKey, parseJson, parseSnapshot, partitionKey, PARTITIONS, ROOT, topicKey, TopicRecordSchema, type PartitionState } from './state.ts'
 
 /** etcd refuses transactions of more than 128 operations (--max-txn-ops); topic creation stays below. */
@@ -414,6 +414,47 @@ export class ClusterNode {
     }
     if (at.kind !== 'remote') throw new EdgelogError('COORDINATOR_NOT_AVAILABLE', at.kind === 'unavailable' ? at.message : `${OFFSETS_TOPIC} does not exist yet`)
     await this.groupPeers.commit(at.url, { group, offsets: req.offsets } satisfies PeerCommitRequest)
+  }
+
+  /**
+   * A WebSocket member's join, heartbeat, leave or commit, from the broker its socket is
+   * connected to (its agent), to wherever the group's coordinator is: served here, or relayed
+   * as a peer request. Each request finds the coordinator afresh, so a member survives its
+   * coordinator's failover as an HTTP member does.
+   */
+  async memberRequest(req: PeerMemberRequest): Promise<PeerMemberAnswer | undefined> {
+    const at = await this.coordinatorOf(req.group, req.op === 'join')
+    if (at.kind === 'local' || !this.groupPeers) return this.memberHere(req)
+    if (at.kind !== 'remote') throw new EdgelogError('COORDINATOR_NOT_AVAILABLE', at.kind === 'unavailable' ? at.message : `${OFFSETS_TOPIC} does not exist yet`)
+    return this.groupPeers.member(at.url, req)
+  }
+
+  /** The coordinator's side of a relayed member request (its route, `/internal/v1/groups/member`). */
+  async handlePeerMember(req: PeerMemberRequest): Promise<PeerMemberAnswer | undefined> {
+    // The sender saw this broker as the coordinator: our metadata is about to say so too.
+    await this.awaitCoordinator(req.group, req.op === 'join', 5000)
+    return this.memberHere(req)
+  }
+
+  private async memberHere(req: PeerMemberRequest): Promise<PeerMemberAnswer | undefined> {
+    const groups = this.broker.groups
+    const withCommitted = (answer: MemberAnswer): PeerMemberAnswer => {
+      const assigned = new Set(answer.assignment.flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)))
+      const committed = groups.committed(req.group).filter((o) => assigned.has(`${o.topic}:${o.partition}`)).map(({ topic, partition, offset }) => ({ topic, partition, offset }))
+      return { ...answer, committed }
+    }
+    switch (req.op) {
+      case 'join':
+        return withCommitted(await groups.join(req.group, req.join))
+      case 'heartbeat':
+        return withCommitted(await groups.heartbeat(req.group, req.memberId, req.heartbeat))
+      case 'leave':
+        await groups.leave(req.group, req.memberId)
+        return undefined
+      case 'commit':
+        await groups.commit(req.group, req.commit)
+        return undefined
+    }
   }
 
   // ---- requests from other brokers ----

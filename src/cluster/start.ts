@@ -88,6 +88,7 @@ export function openClusterNode(opts: ClusterStartOptions): { node: ClusterNode;
     handleForwardedProduce: (req) => handleForwardedProduce(n.broker, req),
     maxRequestBytes: opts.maxRequestBytes,
     // Routed by the broker the frame arrived at; a stale route is answered NOT_COORDINATOR here.
+    handlePeerMember: (req) => n.handlePeerMember({ ...req, group: validateGroupName(req.group) }),
     handlePeerCommit: async (req) => {
       await n.broker.groups.commit(validateGroupName(req.group), { offsets: req.offsets })
     },

@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   CORRUPT_MESSAGE: 500,
   KAFKA_STORAGE_ERROR: 500,
   INTERNAL: 500,
+  /** The node's own configuration is invalid (a Worker's vars): it refuses every request until it is fixed. */
+  NODE_MISCONFIGURED: 500,
   NOT_ENOUGH_REPLICAS: 503,
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: 503,
   LEADER_NOT_AVAILABLE: 503,

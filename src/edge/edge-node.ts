@@ -45,6 +45,8 @@ export interface RelayHooks {
   topicChanged(topic: TopicMeta, previous: TopicMeta | undefined): void
   topicRemoved(name: string): void
   isRelayed(topic: string): boolean
+  /** Some topic is relayed now (an upstream subscription is open or lingering). */
+  readonly relaying: boolean
 }
 
 export interface EdgeNodeDeps {
@@ -108,8 +110,12 @@ export class EdgeNode implements ShipperHost {
       { topicChanged: (t, prev) => this.topicChanged(t, prev), topicRemoved: (name) => this.topicRemoved(name) },
       (topic) => this.isActive(topic),
       this.options.logError,
+      () => this.options.refreshWhenIdle || !this.idle,
     )
-    this.outbox = new Outbox(deps.storage, deps.runtime, this.options.outboxBytes, (op) => this.shippers.get(op)?.committed())
+    this.outbox = new Outbox(deps.storage, deps.runtime, this.options.outboxBytes, (op) => {
+      this.shippers.get(op)?.committed()
+      this.options.onOutboxCommit()
+    })
     this.producer = new EdgeProducer(this.store, this.upstream, deps.runtime, () => this.shippers.values(), this.options.logError, this.metrics)
     this.m = new EdgeMetrics(this.metrics, this.outbox, () => this.shippers.values())
     // Every outbox partition this edge ever wrote to has a ship_state row: reopen them all.
@@ -133,6 +139,29 @@ export class EdgeNode implements ShipperHost {
   start(): void {
     this.metadata.start()
     for (const s of this.shippers.values()) s.wake()
+  }
+
+  /** Records in the outbox the region has not confirmed yet, all partitions together. */
+  get unshipped(): number {
+    let n = 0
+    for (const s of this.shippers.values()) n += s.depth
+    return n
+  }
+
+  /** Nothing to ship, nobody waiting for the region, no topic relayed: no timer needs to run. */
+  get idle(): boolean {
+    return this.unshipped === 0 && this.ackWaiters === 0 && !this.relay?.relaying
+  }
+
+  /** Ships what the outbox holds now (a partition backing off keeps its own retry time). */
+  ship(): void {
+    if (this.closed) return
+    for (const s of this.shippers.values()) s.wake()
+  }
+
+  /** Some event arrived (a request, a frame, an alarm): a refresh timer that lapsed while idle runs again. */
+  touch(): void {
+    if (!this.closed) this.metadata.resume()
   }
 
   /** Ready while upstream answered recently and accepts the edge's credential. */

@@ -34,6 +34,8 @@ export class EdgeMetadata {
   private refreshing: Promise<void> | undefined
   private timer: TimerHandle | undefined
   private stopped = false
+  /** The refresh timer lapsed because the edge was idle (keepRefreshing); resume() restarts it. */
+  private lapsed = false
   /** Monotonic ms of the last refresh that reached upstream. */
   lastRefreshAt = -Infinity
   refreshErrors = 0
@@ -48,6 +50,8 @@ export class EdgeMetadata {
     /** Topics in use (produced to, relayed) are described at every refresh. */
     private readonly isActive: (topic: string) => boolean,
     private readonly logError: (message: string, err?: unknown) => void,
+    /** Asked after each refresh: false lets the timer lapse until resume(). */
+    private readonly keepRefreshing: () => boolean = () => true,
   ) {
     for (const t of store.topics()) this.topics.set(t.name, t)
   }
@@ -127,6 +131,14 @@ export class EdgeMetadata {
     this.schedule()
   }
 
+  /** Restarts a refresh timer that lapsed while the edge was idle (a refresh now, then on schedule). */
+  resume(): void {
+    if (!this.lapsed || this.stopped) return
+    this.lapsed = false
+    void this.refresh().catch(() => {})
+    this.schedule()
+  }
+
   stop(): void {
     this.stopped = true
     if (this.timer) this.runtime.timers.clearTimeout(this.timer)
@@ -179,7 +191,11 @@ export class EdgeMetadata {
     this.timer = this.runtime.timers.setTimeout(() => {
       void this.refresh()
         .catch(() => {})
-        .finally(() => this.schedule())
+        .finally(() => {
+          if (this.keepRefreshing()) return this.schedule()
+          this.timer = undefined
+          this.lapsed = true
+        })
     }, this.refreshMs)
   }
 

@@ -32,6 +32,14 @@ export interface EdgeOptions {
   /** How long /readyz stays ready after the last successful contact with upstream. */
   reachabilityWindowMs: number
   logError: (message: string, err?: unknown) => void
+  /**
+   * false: the metadata refresh lets its timer lapse while the edge is idle (nothing to ship, no
+   * acks=all waiter, no relayed topic) and EdgeNode.touch() starts it again; a Durable Object
+   * with a pending timer is never evicted (edge/cloudflare/edge-object.ts).
+   */
+  refreshWhenIdle: boolean
+  /** Records were committed to the outbox (the Durable Object sets its shipping alarm). */
+  onOutboxCommit: () => void
 }
 
 export const DEFAULT_EDGE_OPTIONS: EdgeOptions = {
@@ -51,4 +59,6 @@ export const DEFAULT_EDGE_OPTIONS: EdgeOptions = {
   relayReadyTimeoutMs: 3_000,
   reachabilityWindowMs: 15_000,
   logError: (message, err) => console.error(message, err ?? ''),
+  refreshWhenIdle: true,
+  onOutboxCommit: () => {},
 }

@@ -78,6 +78,10 @@ export class EdgeRelay implements FanoutNode {
     return this.topics.has(topic)
   }
 
+  get relaying(): boolean {
+    return this.topics.size > 0
+  }
+
   // ---- FanoutNode: where subscriptions start ----
 
   /**

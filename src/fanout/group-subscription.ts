@@ -8,9 +8,10 @@
 // is sent after the `assign` frame that revokes it), and the partition stays this member's until
 // the client commits it (its final position) or the rebalance timeout passes; only then does
 // the next heartbeat report it gone, and only then may another member get it.
+import type { Partition } from '../broker/partition.ts'
 import { EdgelogError } from '../core/errors.ts'
 import type { TimerHandle } from '../core/clock.ts'
-import type { MemberAnswer } from '../groups/coordinator.ts'
+import { localMembers, type MemberAnswerWithOffsets, type MemberCoordinator } from './node.ts'
 import type { TopicPartitions } from '../groups/topic-partitions.ts'
 import { Cursor, type CursorOwner, type LiveChannel } from './cursor.ts'
 import { errFrame, gapFrame, recordsFrame, type EncodedRecords } from './encode.ts'
@@ -29,6 +30,10 @@ export interface GroupSubSpec {
 
 /** Membership errors after which the agent joins again (the client sees an `assign`). */
 const REJOIN: ReadonlySet<string> = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_MEMBER_EPOCH'])
+/** In a cluster: the group's coordinator moved, is being elected, or did not answer. The agent tries again. */
+const COORDINATOR_MOVING: ReadonlySet<string> = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', 'NETWORK_EXCEPTION'])
+/** How soon the agent asks again when the coordinator moved. */
+const COORDINATOR_RETRY_MS = 250
 
 export class GroupSubscription implements CursorOwner {
   ended = false
@@ -44,6 +49,11 @@ export class GroupSubscription implements CursorOwner {
   private again = false
   private unwatch: (() => void) | undefined
   private readonly topicJson: string
+  /** When the coordinator last answered a join or heartbeat (monotonic). */
+  private answeredAt = 0
+  private rejoinTimer: TimerHandle | undefined
+  /** Answers are applied one after another (resolving starts may await). */
+  private applying: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly session: WsSession,
@@ -75,9 +85,10 @@ export class GroupSubscription implements CursorOwner {
       return
     }
     this.memberId = answer.memberId
+    this.answeredAt = this.session.hub.runtime.clock.monotonic()
     if (!rejoin) this.session.send(JSON.stringify({ op: 'ok', id: this.spec.id, memberId: answer.memberId, memberEpoch: answer.memberEpoch }))
     this.unwatch = this.coordinator.watch(this.spec.group, () => this.heartbeatSoon())
-    this.apply(answer)
+    await this.apply(answer)
   }
 
   /** A `commit` frame for this group from this socket: a member commit, fenced by the coordinator. */
@@ -107,6 +118,7 @@ export class GroupSubscription implements CursorOwner {
     for (const t of this.revoking.values()) timers.clearTimeout(t)
     this.revoking.clear()
     if (this.heartbeatTimer) timers.clearTimeout(this.heartbeatTimer)
+    if (this.rejoinTimer) timers.clearTimeout(this.rejoinTimer)
     this.unwatch?.()
     this.session.hub.subscriptionClosed(this.spec.topic)
     const memberId = this.memberId
@@ -120,18 +132,52 @@ export class GroupSubscription implements CursorOwner {
 
   // ---- membership ----
 
-  private get coordinator() {
-    return this.session.hub.broker.groups
+  private get coordinator(): MemberCoordinator {
+    return this.session.hub.node.members ?? localMembers(this.session.hub.broker.groups)
   }
 
   /** Takes an answer: revokes what is gone, starts what is new, tells the client. */
-  private apply(answer: MemberAnswer): void {
+  private apply(answer: MemberAnswerWithOffsets): Promise<void> {
+    const run = this.applying.then(() => this.applyNow(answer))
+    this.applying = run.catch(() => {})
+    return run
+  }
+
+  /**
+   * Where each newly assigned partition starts: the group's committed offset, else the reset
+   * position as the node resolves it (in a cluster, at the partition's leader when this broker
+   * holds no replica of it); the node makes the partition readable from there. Nothing changes
+   * before this is known, so a failure leaves the member as it was (the next heartbeat retries).
+   */
+  private async startsOf(partitions: number[], committed: Map<number, number>): Promise<Map<number, { partition: Partition; next: number }>> {
+    const out = new Map<number, { partition: Partition; next: number }>()
+    const node = this.session.hub.node
+    const fresh = partitions.filter((p) => !committed.has(p))
+    if (fresh.length > 0) {
+      const plan = await node.plan(this.spec.topic, fresh, this.spec.reset)
+      for (const s of plan.starts) out.set(s.partition.index, s)
+    }
+    for (const p of partitions) {
+      const next = committed.get(p)
+      if (next === undefined) continue
+      const partition = this.session.hub.broker.partition(this.spec.topic, p)
+      node.prepare?.(partition, next)
+      out.set(p, { partition, next })
+    }
+    return out
+  }
+
+  private async applyNow(answer: MemberAnswerWithOffsets): Promise<void> {
+    if (this.ended) return
+    const assigned = new Set<number>()
+    for (const t of answer.assignment) if (t.topic === this.spec.topic) for (const p of t.partitions) assigned.add(p)
+    const committed = new Map(answer.committed.filter((o) => o.topic === this.spec.topic).map((o) => [o.partition, o.offset]))
+    const starts = await this.startsOf([...assigned].filter((p) => !this.cursors.has(p) && !this.revoking.has(p)), committed)
     if (this.ended) return
     const epochChanged = answer.memberEpoch !== this.memberEpoch
     this.memberEpoch = answer.memberEpoch
     this.heartbeatIntervalMs = answer.heartbeatIntervalMs
-    const next = new Set<number>()
-    for (const t of answer.assignment) if (t.topic === this.spec.topic) for (const p of t.partitions) next.add(p)
+    const next = assigned
     const revoked: number[] = []
     for (const [p, cursor] of this.cursors) {
       if (next.has(p)) continue
@@ -146,15 +192,12 @@ export class GroupSubscription implements CursorOwner {
       }, Math.floor(this.spec.rebalanceTimeoutMs / 2))
       this.revoking.set(p, timer)
     }
-    const added: Array<{ partition: number; next: number }> = []
-    const committed = new Map(
-      this.coordinator.committed(this.spec.group).filter((o) => o.topic === this.spec.topic).map((o) => [o.partition, o.offset]),
-    )
+    const added: Array<{ partition: number; next: number; at: Partition }> = []
     for (const p of [...next].sort((a, b) => a - b)) {
       if (this.cursors.has(p) || this.revoking.has(p)) continue
-      const partition = this.session.hub.broker.partition(this.spec.topic, p)
-      const start = committed.get(p) ?? (this.spec.reset === 'earliest' ? partition.log.logStartOffset : partition.highWatermark)
-      added.push({ partition: p, next: start })
+      const start = starts.get(p)
+      if (!start) continue // freed while the starts were resolved: the next answer brings it
+      added.push({ partition: p, next: start.next, at: start.partition })
     }
     if (added.length > 0 || revoked.length > 0 || epochChanged) {
       const offsets: Record<string, number> = {}
@@ -171,7 +214,7 @@ export class GroupSubscription implements CursorOwner {
     }
     // Cursors start after the `assign` frame: the client hears of a partition before its records.
     for (const a of added) {
-      const cursor = new Cursor(this.session.hub.feedFor(this.session.hub.broker.partition(this.spec.topic, a.partition)), this, a.next)
+      const cursor = new Cursor(this.session.hub.feedFor(a.at), this, a.next)
       this.cursors.set(a.partition, cursor)
       cursor.start()
     }
@@ -206,7 +249,8 @@ export class GroupSubscription implements CursorOwner {
     this.inFlight = true
     try {
       const answer = await this.coordinator.heartbeat(this.spec.group, this.memberId, { memberEpoch: this.memberEpoch, ownedPartitions: this.owned() })
-      this.apply(answer)
+      this.answeredAt = this.session.hub.runtime.clock.monotonic()
+      await this.apply(answer)
     } catch (err) {
       this.onHeartbeatError(err)
     } finally {
@@ -221,23 +265,41 @@ export class GroupSubscription implements CursorOwner {
   private onHeartbeatError(err: unknown): void {
     if (this.ended) return
     const code = err instanceof EdgelogError ? err.code : 'INTERNAL'
-    if (REJOIN.has(code)) {
-      // The coordinator no longer counts this member: give everything up and join again.
-      this.dropAll()
-      this.memberId = undefined
-      this.memberEpoch = 0
-      this.unwatch?.()
-      this.unwatch = undefined
-      this.start(true).catch((e) => this.end(e))
+    if (REJOIN.has(code)) return this.rejoin()
+    if (code === 'FENCED_INSTANCE_ID') return this.end(err)
+    if (COORDINATOR_MOVING.has(code)) {
+      // In a cluster the group's coordinator moved or cannot be reached now: every request
+      // finds it afresh, so the next heartbeat goes to the new one. A member that heard nothing
+      // for its session timeout must assume the group removed it: it stops delivering and joins again.
+      const silentMs = this.session.hub.runtime.clock.monotonic() - this.answeredAt
+      if (silentMs >= this.spec.sessionTimeoutMs) return this.rejoin()
+      this.scheduleHeartbeat(Math.min(this.heartbeatIntervalMs, COORDINATOR_RETRY_MS))
       return
     }
-    // The group moved to another coordinator (a cluster failover): this node no longer speaks for
-    // it, so the socket stops delivering at once (the new coordinator reassigns the partitions
-    // after this member's session timeout) and the client subscribes again, at the coordinator.
-    if (code === 'FENCED_INSTANCE_ID' || code === 'NOT_COORDINATOR') return this.end(err)
     // Anything else (the node draining, a storage error) is tried again at the next interval.
     if (code !== 'SHUTTING_DOWN') this.session.hub.logError(err)
     this.scheduleHeartbeat(this.heartbeatIntervalMs)
+  }
+
+  /** The coordinator no longer counts this member: give everything up and join again. */
+  private rejoin(): void {
+    if (this.ended) return
+    this.dropAll()
+    this.memberId = undefined
+    this.memberEpoch = 0
+    this.unwatch?.()
+    this.unwatch = undefined
+    this.start(true).catch((e) => {
+      const code = e instanceof EdgelogError ? e.code : 'INTERNAL'
+      if (!COORDINATOR_MOVING.has(code) || this.ended) return this.end(e)
+      // No coordinator to join right now (a failover): try again shortly, the socket stays a subscriber.
+      const timers = this.session.hub.runtime.timers
+      if (this.rejoinTimer) timers.clearTimeout(this.rejoinTimer)
+      this.rejoinTimer = timers.setTimeout(() => {
+        this.rejoinTimer = undefined
+        if (!this.ended && this.memberId === undefined) this.rejoin()
+      }, COORDINATOR_RETRY_MS)
+    })
   }
 
   /** Stops every partition at once (membership lost) and tells the client. */

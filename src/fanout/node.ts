@@ -5,6 +5,8 @@
 import type { Acks, Broker, ProduceRecord, ProducerId } from '../broker/broker.ts'
 import type { Partition } from '../broker/partition.ts'
 import type { BatchRecord, NewRecord } from '../codec/record-batch.ts'
+import type { GroupCoordinator, JoinRequest, MemberAnswer, CommitRequest } from '../groups/coordinator.ts'
+import type { TopicPartitions } from '../groups/topic-partitions.ts'
 import { planSubscription, type StartPlan } from './plan.ts'
 import type { StartPosition } from './protocol.ts'
 
@@ -16,6 +18,38 @@ export interface PubResult {
   offset: number | null
   /** Where a record is held when its offset is not known yet (an edge: `edge-outbox`). */
   heldAt?: string
+}
+
+/** A member answer with the group's committed offsets of the partitions it assigns (where they start). */
+export type MemberAnswerWithOffsets = MemberAnswer & { committed: Array<{ topic: string; partition: number; offset: number }> }
+
+/**
+ * The group coordinator as a WebSocket member's agent (group-subscription.ts) reaches it: this
+ * node's own, or in a cluster wherever the group's coordinator is (src/cluster/live-node.ts).
+ */
+export interface MemberCoordinator {
+  join(group: string, req: JoinRequest): Promise<MemberAnswerWithOffsets>
+  heartbeat(group: string, memberId: string, req: { memberEpoch: number; ownedPartitions: TopicPartitions[] }): Promise<MemberAnswerWithOffsets>
+  leave(group: string, memberId: string): Promise<unknown>
+  commit(group: string, req: CommitRequest): Promise<unknown>
+  /** Calls fn when the group changed, when this node coordinates it (a remote coordinator: the heartbeat interval). */
+  watch(group: string, fn: () => void): () => void
+}
+
+/** The coordinator of this node. */
+export function localMembers(groups: GroupCoordinator): MemberCoordinator {
+  const withCommitted = (group: string, answer: MemberAnswer): MemberAnswerWithOffsets => {
+    const assigned = new Set(answer.assignment.flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)))
+    const committed = groups.committed(group).filter((o) => assigned.has(`${o.topic}:${o.partition}`)).map(({ topic, partition, offset }) => ({ topic, partition, offset }))
+    return { ...answer, committed }
+  }
+  return {
+    join: async (group, req) => withCommitted(group, await groups.join(group, req)),
+    heartbeat: async (group, memberId, req) => withCommitted(group, await groups.heartbeat(group, memberId, req)),
+    leave: (group, memberId) => groups.leave(group, memberId),
+    commit: (group, req) => groups.commit(group, req),
+    watch: (group, fn) => groups.watch(group, fn),
+  }
 }
 
 export interface FanoutNode {
@@ -40,6 +74,14 @@ export interface FanoutNode {
    * not exist). Without it the hub's broker checks: an edge issues its clients' ids itself.
    */
   checkProducerOwner?(producerId: number, principal: string, anyOwner: boolean): void | Promise<void>
+  /**
+   * A subscription starts reading `partition` at `next` without a plan (a group member at its
+   * committed offset): the node makes it readable from there (a cluster broker with no replica
+   * of it starts copying it).
+   */
+  prepare?(partition: Partition, next: number): void
+  /** Where a socket member's membership goes; default: this node's broker's coordinator. */
+  readonly members?: MemberCoordinator
   /** False where there is no group coordinator (an edge relay): `sub` frames with a group are refused. */
   readonly groupSubscriptions?: boolean
   /** A topic's live subscriptions on this node changed (an edge keeps one upstream feed per topic while any exist). */
@@ -61,5 +103,6 @@ export function brokerNode(broker: Broker, commitOffsets?: FanoutNode['commitOff
     commitOffsets: commitOffsets ?? (async (group, offsets) => {
       await broker.groups.commit(group, { offsets })
     }),
+    members: localMembers(broker.groups),
   }
 }

@@ -14,7 +14,16 @@ export interface StartPlan {
  * offset per partition. Offsets below the log start are kept (the cursor sends a `gap`);
  * offsets beyond the log end are OFFSET_OUT_OF_RANGE. Nothing is registered here.
  */
-export async function planSubscription(broker: Broker, topic: string, partitions: number[] | undefined, from: StartPosition): Promise<StartPlan> {
+/** The next offset of one partition of a new subscription (a cluster resolves some at the leader). */
+export type StartResolver = (p: Partition, from: StartPosition, explicit: Record<string, number> | undefined) => Promise<number>
+
+export async function planSubscription(
+  broker: Broker,
+  topic: string,
+  partitions: number[] | undefined,
+  from: StartPosition,
+  resolveStart: StartResolver = (p, f, explicit) => startOffset(broker, p, f, explicit),
+): Promise<StartPlan> {
   const count = broker.describeTopic(topic).partitions.length
   const indexes = partitions ?? Array.from({ length: count }, (_, i) => i)
   if (new Set(indexes).size !== indexes.length) fail('INVALID_REQUEST', 'partitions lists a partition twice')
@@ -28,13 +37,14 @@ export async function planSubscription(broker: Broker, topic: string, partitions
     }
   }
   const starts = []
-  for (const p of chosen) starts.push({ partition: p, next: await startOffset(broker, p, from, explicit) })
+  for (const p of chosen) starts.push({ partition: p, next: await resolveStart(p, from, explicit) })
   // A partition of a deleted topic is closed: the subscription would never see a record.
   if (starts.some((s) => s.partition.isClosed)) fail('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' was deleted`)
   return { topic, starts }
 }
 
-async function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): Promise<number> {
+/** Where a subscription starts on this broker's own replica of the partition. */
+export async function startOffset(broker: Broker, p: Partition, from: StartPosition, explicit: Record<string, number> | undefined): Promise<number> {
   if (from === 'earliest') return p.log.logStartOffset
   if (from === 'latest') return p.highWatermark
   // Decoding may await (compressed batches), so this is the one asynchronous start.

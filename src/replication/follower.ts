@@ -2,10 +2,13 @@
 // KIP-279, OffsetsForLeaderEpoch — never to the local high watermark), then pull from the
 // leader with the log end offset and last fetched epoch, one fetch in flight at a time.
 import type { Partition } from '../broker/partition.ts'
+import { readBatchHeader } from '../codec/record-batch.ts'
 import type { TimerHandle } from '../core/clock.ts'
 import type { PartitionReplica } from './replica.ts'
 
 const LOG_EVERY_MS = 10_000
+/** A follower with live subscribers and records above its high watermark asks this often (waitMs). */
+const FOLLOWER_HW_POLL_MS = 20
 
 export class PartitionFollower {
   private stopped = false
@@ -17,6 +20,8 @@ export class PartitionFollower {
     private readonly replica: PartitionReplica,
     readonly leaderId: number,
     readonly epoch: number,
+    /** Copies committed batches only, for this broker's live subscribers (protocol.ts); not a replica. */
+    readonly observer = false,
   ) {}
 
   private get partition(): Partition {
@@ -116,7 +121,8 @@ export class PartitionFollower {
       fetchOffset,
       lastFetchedEpoch: log.latestEpoch,
       maxBytes: cfg.replicaFetchMaxBytes,
-      maxWaitMs: cfg.replicaFetchWaitMaxMs,
+      maxWaitMs: this.waitMs(),
+      ...(this.observer ? { observer: true as const } : {}),
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
     if (resp.error === 'OFFSET_OUT_OF_RANGE' && fetchOffset < resp.logStartOffset) {
@@ -133,6 +139,15 @@ export class PartitionFollower {
     }
     if (resp.divergingEpoch) return 'diverged'
     if (resp.batches.length > 0) {
+      if (this.observer) {
+        // An observer's copy may start inside the leader's first batch (protocol.ts): it starts
+        // at that batch's base instead; what it held before is only a cache of committed records.
+        const base = readBatchHeader(resp.batches[0]!).baseOffset
+        if (base < fetchOffset) {
+          log.truncateFullyAndStartAt(base)
+          this.partition.resetHighWatermark(base)
+        }
+      }
       const { records, bytes } = log.appendAsFollower(resp.batches, resp.highWatermark)
       this.partition.dirty = true
       this.replica.onFollowerAppend(records, bytes)
@@ -140,6 +155,19 @@ export class PartitionFollower {
     const hw = Math.min(resp.highWatermark, log.logEndOffset)
     if (hw > this.partition.highWatermark) this.partition.setHighWatermark(hw)
     return 'ok'
+  }
+
+  /**
+   * How long the leader may hold the next fetch. A follower learns the high watermark only from
+   * fetch answers, and one caught up is held until the next append or maxWaitMs: while it serves
+   * live subscribers (KIP-392) and holds records it does not yet know to be committed, it asks
+   * again soon, so they see each record within FOLLOWER_HW_POLL_MS of its commit rather than
+   * replica.fetch.wait.max.ms. Only then, so replication itself is untouched.
+   */
+  private waitMs(): number {
+    const max = this.replica.config.replicaFetchWaitMaxMs
+    if (this.observer || !this.partition.hasListeners || this.partition.log.logEndOffset <= this.partition.highWatermark) return max
+    return Math.min(max, FOLLOWER_HW_POLL_MS)
   }
 
   /** One line per kind of failure, again at most every LOG_EVERY_MS while it lasts: a dead leader is not a log flood. */

@@ -52,6 +52,11 @@ export class PartitionLeader {
     this.epochStartOffset = this.partition.log.logEndOffset
     this.electedAtMono = this.replica.runtime.clock.monotonic()
     this.scheduleIsrCheck()
+    // Elected with an ISR of itself (the others died): what it holds beyond the old high
+    // watermark is committed now (Kafka's makeLeader does the same). Without this, a producer
+    // retrying the batch the old leader never confirmed is answered "duplicate" forever and
+    // waits for a high watermark that only a new append would move.
+    this.maybeAdvanceHighWatermark()
   }
 
   private get partition(): Partition {
@@ -125,6 +130,46 @@ export class PartitionLeader {
       if (batches === undefined) return { ...header(), error: 'CORRUPT_MESSAGE', batches: [] }
     }
     return { ...header(), batches }
+  }
+
+  /**
+   * An observer's fetch (protocol.ts): the same divergence and log-start checks as a follower's,
+   * then only batches wholly below the high watermark, and a wait for the high watermark to pass
+   * the fetch offset. Its progress is nobody's business: no ISR, no high watermark.
+   */
+  async handleObserverFetch(req: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+    const log = this.partition.log
+    const header = (): ReplicaFetchResponseHeader => ({
+      highWatermark: this.partition.highWatermark,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+    })
+    if (req.lastFetchedEpoch >= 0 || req.fetchOffset > log.logEndOffset) {
+      const mine = log.endOffsetForEpoch(req.lastFetchedEpoch)
+      if (mine.epoch !== req.lastFetchedEpoch || mine.endOffset < req.fetchOffset) {
+        return { ...header(), divergingEpoch: mine, batches: [] }
+      }
+    }
+    if (req.fetchOffset < log.logStartOffset) return { ...header(), error: 'OFFSET_OUT_OF_RANGE', batches: [] }
+    let batches = this.readCommitted(req)
+    if (batches.length === 0 && req.maxWaitMs > 0) {
+      // A new leader's high watermark may start below what the observer has: it waits the same way.
+      await this.partition.waitFor(req.fetchOffset, req.maxWaitMs)
+      if (!this.active) return { ...header(), error: 'NOT_LEADER_OR_FOLLOWER', batches: [] }
+      batches = this.readCommitted(req)
+    }
+    return { ...header(), batches }
+  }
+
+  private readCommitted(req: ReplicaFetchRequest): Uint8Array[] {
+    const hw = this.partition.highWatermark
+    const log = this.partition.log
+    // An observer may start inside a batch (a subscription from an offset, a timestamp): it gets
+    // the batch holding its fetch offset whole and starts its copy at the batch's base.
+    const stored = log.read(req.fetchOffset, hw, req.maxBytes)
+    // The high watermark is a follower's log end, so a batch boundary; a straddling batch waits anyway.
+    const committed = stored.filter((b) => b.lastOffset < hw)
+    return committed.map((b) => b.data)
   }
 
   private read(req: ReplicaFetchRequest): Uint8Array[] | undefined {

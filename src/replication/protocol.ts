@@ -36,6 +36,13 @@ export const ReplicaFetchRequestSchema = z
     lastFetchedEpoch: int.min(-1),
     maxBytes: int.min(1).max(64 * 1024 * 1024),
     maxWaitMs: int.min(0).max(60_000),
+    /**
+     * An observer: a broker that holds no replica of the partition and copies it only to serve
+     * its own live subscribers. It gets committed batches only (below the high watermark), is
+     * never counted for the ISR or the high watermark, and its fetch waits for the high
+     * watermark to move rather than for an append (Kafka's consumer fetch, replica id -1).
+     */
+    observer: z.literal(true).optional(),
   })
   .strict()
 export type ReplicaFetchRequest = z.infer<typeof ReplicaFetchRequestSchema>

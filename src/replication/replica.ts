@@ -27,6 +27,8 @@ export class PartitionReplica implements ReplicaRole {
   private revision = 0
   private epoch = -1
   private closed = false
+  /** Live subscribers on this broker want the partition although it holds no replica (observe()). */
+  private observing = false
 
   constructor(
     readonly partition: Partition,
@@ -57,7 +59,7 @@ export class PartitionReplica implements ReplicaRole {
     return Number(effectiveConfig(this.record.config)['min.insync.replicas'])
   }
   get role(): 'leader' | 'follower' | 'none' {
-    return this.leader ? 'leader' : this.follower ? 'follower' : 'none'
+    return this.leader ? 'leader' : this.follower && !this.follower.observer ? 'follower' : 'none'
   }
   get leaderEpoch(): number {
     return this.epoch
@@ -129,7 +131,8 @@ export class PartitionReplica implements ReplicaRole {
     this.revision = revision
     const me = this.cluster.nodeId
     if (!state.replicas.includes(me)) {
-      this.becomeNone(state.leaderEpoch)
+      if (this.observing && state.leader >= 0) this.becomeObserver(state)
+      else this.becomeNone(state.leaderEpoch)
     } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation) {
       if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
       else this.becomeLeader(state, revision)
@@ -176,8 +179,37 @@ export class PartitionReplica implements ReplicaRole {
     this.events.roleChange(this, 'follower', this.epoch)
   }
 
+  /**
+   * Live subscriptions on this broker need the partition, of which it holds no replica: it copies
+   * the committed records from the leader into its own (otherwise unused) log for as long as
+   * they do — Kafka's observer / fetch-from-follower, the other way round. The copy is never a
+   * replica: not in the ISR, never elected, its fetches move nothing on the leader. The fan-out
+   * reads it like any log, up to the high watermark the leader reported with each fetch.
+   */
+  observe(on: boolean): void {
+    if (this.closed || on === this.observing) return
+    this.observing = on
+    const state = this.state
+    if (!state || state.replicas.includes(this.cluster.nodeId)) return
+    if (on && state.leader >= 0) this.becomeObserver(state)
+    else if (!on && this.follower?.observer) this.becomeNone(state.leaderEpoch)
+  }
+
+  get observes(): boolean {
+    return this.follower?.observer === true
+  }
+
+  private becomeObserver(state: PartitionState): void {
+    const f = this.follower
+    if (f && f.observer && f.epoch === state.leaderEpoch && f.leaderId === state.leader) return
+    this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `broker ${state.leader} leads ${this.name} now`))
+    this.epoch = Math.max(this.epoch, state.leaderEpoch)
+    this.follower = new PartitionFollower(this, state.leader, state.leaderEpoch, true)
+    this.follower.start()
+  }
+
   private becomeNone(epoch: number): void {
-    const had = this.leader || this.follower
+    const had = this.leader || (this.follower && !this.follower.observer)
     this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} has no leader on this broker`))
     this.epoch = Math.max(this.epoch, epoch)
     if (had) this.events.roleChange(this, 'none', this.epoch)
@@ -202,6 +234,11 @@ export class PartitionReplica implements ReplicaRole {
     const header = { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset, logEndOffset: p.log.logEndOffset, batches: [] }
     const refused = this.refuse(req.currentLeaderEpoch)
     if (refused) return Promise.resolve({ ...header, error: refused })
+    if (req.observer) {
+      // Any other broker may observe; a replica of the partition follows instead.
+      if (req.replicaId === this.cluster.nodeId) return Promise.resolve({ ...header, error: 'UNKNOWN_TOPIC_OR_PARTITION' })
+      return this.leader!.handleObserverFetch(req)
+    }
     if (req.replicaId === this.cluster.nodeId || !this.state?.replicas.includes(req.replicaId)) {
       return Promise.resolve({ ...header, error: 'UNKNOWN_TOPIC_OR_PARTITION' })
     }

@@ -250,9 +250,64 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     await bad('/internal/v1/groups/positions', { method: 'POST', json: { topic: 'nope', partition: 0 } }, 404, 'UNKNOWN_TOPIC_OR_PARTITION')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'x', offsets: [] } }, 400, 'INVALID_REQUEST')
     await bad('/internal/v1/groups/commit', { method: 'POST', json: { group: 'bad group', offsets: [{ topic: 'events', partition: 0, offset: 0 }] } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'dance', group: 'x' } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'heartbeat', group: 'x', memberId: 'not*an*id', heartbeat: { memberEpoch: 1, ownedPartitions: [] } } }, 400, 'INVALID_REQUEST')
+    await bad('/internal/v1/groups/member', { method: 'POST', json: { op: 'join', group: 'x', join: { topics: ['events'], extra: 1 } } }, 400, 'INVALID_REQUEST')
+    // At the coordinator, a relayed request gets the coordinator's own answer.
+    const unknown = await api(coordinator.url(), '/internal/v1/groups/member', { method: 'POST', json: { op: 'leave', group, memberId: 'AAAAAAAAAAAAAAAAAAAAAA' } })
+    assert.equal(unknown.body.error?.code, 'UNKNOWN_MEMBER_ID', JSON.stringify(unknown.body))
   })
 
-  test('a socket member at a coordinator that lost its group (paused past its lease) stops delivering and is told NOT_COORDINATOR', async () => {
+  test('a socket member at a broker that is not the coordinator: its membership is relayed to the coordinator, its partitions served where it is, its commits fenced; a second member at a third broker shares the partitions', async () => {
+    cluster = await startCluster()
+    const c = cluster
+    await createTopic(c, 'relayed')
+    const group = 'relayed-sockets'
+    const created = await api(c.any(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'relayed', partition: 0, offset: 0 }] } })
+    assert.equal(created.status, 200, JSON.stringify(created.body))
+    const coordinator = await coordinatorOf(c, group)
+    const [elsewhere, third] = c.brokers.filter((b) => b !== coordinator)
+    await produce(c, 'relayed', ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'])
+    const a = await WsClient.open(elsewhere!.url())
+    const b = await WsClient.open(third!.url())
+    try {
+      const ok = await a.call({ op: 'sub', id: 's1', topic: 'relayed', group, from: 'earliest' })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+      await a.next((f) => f.op === 'assign' && f.sub === 's1' && f.partitions.length === PARTITIONS)
+      assert.deepEqual((await a.waitRecords('s1', 6)).map((r) => r.value).sort(), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'])
+      // The coordinator knows the member the relaying broker joined for the socket.
+      const described = await api(coordinator.url(), `/v1/groups/${group}`)
+      assert.deepEqual(described.body.members.map((m: { memberId: string }) => m.memberId), [ok.memberId])
+      // Member commits through the relay: fenced like the member's own (a partition it owns is fine).
+      const epoch = (a.frames.filter((f) => f.op === 'assign').at(-1) as { memberEpoch: number }).memberEpoch
+      assert.ok(epoch > 0)
+      const commit = await a.call({ op: 'commit', id: 'c1', group, offsets: [{ topic: 'relayed', partition: 0, offset: 2 }] })
+      assert.equal(commit.op, 'ok', JSON.stringify(commit))
+      assert.equal((await committed(coordinator.url(), group))['relayed-0'], 2)
+
+      // A second member at the third broker: the partitions are shared, never owned twice.
+      const ok2 = await b.call({ op: 'sub', id: 's2', topic: 'relayed', group, from: 'earliest' })
+      assert.equal(ok2.op, 'ok', JSON.stringify(ok2))
+      const revoke = await a.next((f) => f.op === 'assign' && f.sub === 's1' && Array.isArray(f.revoked) && f.revoked.length > 0, 30_000)
+      for (const p of revoke.revoked) {
+        const done = await a.call({ op: 'commit', id: `rc${p}`, group, offsets: [{ topic: 'relayed', partition: p, offset: 2 }] })
+        assert.equal(done.op, 'ok', JSON.stringify(done))
+      }
+      const got = await b.next((f) => f.op === 'assign' && f.sub === 's2' && f.partitions.length > 0, 30_000)
+      const mine = (a.frames.filter((f) => f.op === 'assign' && f.sub === 's1').at(-1) as { partitions: number[] }).partitions
+      for (const p of got.partitions) assert.ok(!mine.includes(p), `partition ${p} has one owner`)
+      // A commit of a partition the member gave up is fenced at the coordinator, through the relay.
+      const stale = await a.call({ op: 'commit', id: 'stale', group, offsets: [{ topic: 'relayed', partition: got.partitions[0], offset: 1 }] })
+      assert.equal(stale.code, 'STALE_MEMBER_EPOCH', JSON.stringify(stale))
+      // The new owner starts at the committed offset.
+      for (const p of got.partitions) assert.equal(got.offsets[String(p)], 2)
+    } finally {
+      a.ws.close()
+      b.ws.close()
+    }
+  })
+
+  test('a socket member whose coordinator moves (paused past its lease) keeps its member id and partitions through the new coordinator, and keeps delivering', async () => {
     cluster = await startCluster()
     const c = cluster
     await createTopic(c, 'live')
@@ -260,24 +315,28 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     const created = await api(c.any(), `/v1/groups/${group}/offsets`, { method: 'POST', json: { offsets: [{ topic: 'live', partition: 0, offset: 0 }] } })
     assert.equal(created.status, 200, JSON.stringify(created.body))
     const coordinator = await coordinatorOf(c, group)
-    const ws = await WsClient.open(coordinator.url())
+    // The socket at another broker, so it is alive while the coordinator is paused.
+    const at = c.brokers.find((b) => b !== coordinator)!
+    const ws = await WsClient.open(at.url())
     try {
       const ok = await ws.call({ op: 'sub', id: 's1', topic: 'live', group, from: 'earliest', sessionTimeoutMs: 20_000 })
       assert.equal(ok.op, 'ok', JSON.stringify(ok))
       await ws.next((f) => f.op === 'assign' && f.sub === 's1' && f.partitions.length === PARTITIONS)
-      const other = c.brokers.find((b) => b !== coordinator)!.url()
       coordinator.server!.proc.kill('SIGSTOP')
-      await eventually('a new coordinator while the old one is paused', () => coordinatorOf(c, group, other).then((b) => b.id), (id) => id !== coordinator.id, 30_000)
-      coordinator.server!.proc.kill('SIGCONT')
-      const err = await ws.next((f) => f.op === 'err' && f.id === 's1', 30_000)
-      assert.equal(err.code, 'NOT_COORDINATOR')
+      const moved = await eventually('a new coordinator while the old one is paused', () => coordinatorOf(c, group, at.url()).then((b) => b.id), (id) => id !== coordinator.id, 30_000)
       const from = ws.frames.length
+      const live = c.brokers.find((b) => b !== coordinator)!.url()
+      await eventually('every partition led by a live broker', () => describeTopic(live, 'live'), (ps) => ps.every((p) => p.leader > 0 && p.leader !== coordinator.id), 30_000)
       for (const [i, value] of ['after-0', 'after-1', 'after-2'].entries()) {
-        const r = await api(other, '/v1/topics/live/records?acks=all', { method: 'POST', json: { records: [{ value, partition: i }] } })
+        const r = await api(live, '/v1/topics/live/records?acks=all', { method: 'POST', json: { records: [{ value, partition: i }] } })
         assert.equal(r.status, 200, JSON.stringify(r.body))
       }
-      await sleep(1000)
-      assert.deepEqual(ws.frames.slice(from).filter((f) => f.sub === 's1'), [], 'nothing delivered for the group after it moved')
+      const got = await eventually('the records produced after the move', async () => ws.records('s1').map((r) => r.value), (v) => ['after-0', 'after-1', 'after-2'].every((x) => v.includes(x)), 30_000)
+      assert.equal(got.length, 3)
+      assert.deepEqual(ws.frames.slice(from).filter((f) => f.op === 'err' || (f.op === 'assign' && f.partitions.length < PARTITIONS)), [], 'no error, nothing revoked')
+      const described = await eventually('the new coordinator has the member', () => api(c.brokers[moved - 1]!.url(), `/v1/groups/${group}`), (r) => r.status === 200)
+      assert.deepEqual(described.body.members.map((m: { memberId: string }) => m.memberId), [ok.memberId], 'the same member id')
+      coordinator.server!.proc.kill('SIGCONT')
     } finally {
       ws.ws.close()
     }
@@ -368,5 +427,18 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     assert.equal(positions.status, 401, JSON.stringify(positions.body))
     const peerCommit = await api(b.url(), '/internal/v1/groups/commit', { method: 'POST', json: { group: 'team-c', offsets: [{ topic: 'secured', partition: 0, offset: 1 }] } })
     assert.equal(peerCommit.status, 401, JSON.stringify(peerCommit.body))
+    const peerMember = await api(b.url(), '/internal/v1/groups/member', { method: 'POST', headers: worker, json: { op: 'join', group: 'team-a', join: { topics: ['secured'] } } })
+    assert.equal(peerMember.status, 401, JSON.stringify(peerMember.body))
+    // A socket member at a broker that is not the coordinator: the join travels with the peer token.
+    const member = await WsClient.open(b.url(), worker)
+    try {
+      const ok = await member.call({ op: 'sub', id: 'm', topic: 'secured', group: 'team-d', from: 'earliest' })
+      assert.equal(ok.op, 'ok', JSON.stringify(ok))
+      await member.next((f) => f.op === 'assign' && f.sub === 'm' && f.partitions.length === PARTITIONS)
+      const denied = await member.call({ op: 'sub', id: 'x', topic: 'secured', group: 'other-group' })
+      assert.equal(denied.code, 'GROUP_AUTHORIZATION_FAILED', JSON.stringify(denied))
+    } finally {
+      member.ws.close()
+    }
   })
 })

@@ -1,7 +1,8 @@
-// An edge relay on every file-storage runtime (Deno with node:sqlite, Node 24 with node:sqlite,
-// Node 20 with better-sqlite3 and `ws` as the upstream WebSocket client), in front of a Bun
-// broker: it learns the topic, produces at acks=all with the regional offset, and serves a
-// subscription from the region's log start through its relay.
+// An edge relay on every other runtime (Deno with node:sqlite, Node 24 with node:sqlite, Node 20
+// with better-sqlite3 and `ws` as the upstream WebSocket client, and a Cloudflare Durable Object
+// in workerd through `npm run start:cloudflare -- --role edge`, its flags becoming the Worker's
+// EDGELOG_* vars), in front of a Bun broker: it learns the topic, produces at acks=all with the
+// regional offset, and serves a subscription from the region's log start through its relay.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,6 +19,7 @@ const RUNTIMES: Array<[string, ServerCommand]> = [
   ['Deno', commands.deno(denoDir)],
   ['Node 24', commands.node(NODE24)],
   ['Node 20', commands.node(systemNode())],
+  ['Cloudflare Durable Object (Miniflare)', commands.cloudflare()],
 ]
 
 describe('edge relay on other runtimes', () => {
