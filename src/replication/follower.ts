@@ -36,6 +36,13 @@ export class PartitionFollower {
     let truncated = false
     while (!this.stopped) {
       try {
+        // A corrupt batch (found by a read or the scrub; the replica left the ISR first): it and
+        // everything after it go, and are fetched again from the leader.
+        const corruptAt = this.partition.log.corruptAt
+        if (corruptAt !== undefined) {
+          this.truncateTo(corruptAt)
+          truncated = false
+        }
         if (!truncated) {
           truncated = await this.truncate()
           if (!truncated && !this.stopped) await this.sleep()

@@ -129,7 +129,15 @@ export class PartitionLeader {
 
   private read(req: ReplicaFetchRequest): Uint8Array[] | undefined {
     const log = this.partition.log
-    const stored = log.read(req.fetchOffset, log.logEndOffset, req.maxBytes)
+    let stored
+    try {
+      stored = log.read(req.fetchOffset, log.logEndOffset, req.maxBytes)
+    } catch (err) {
+      // A corrupt batch is never sent: this leader steps down (replica.ts) and the follower
+      // asks again, of the next leader.
+      if (err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') return undefined
+      throw err
+    }
     // A valid fetch offset is a batch boundary here: the common prefix holds the same batches
     // (the next batch may start later, where compaction removed whole batches).
     if (stored.length > 0 && stored[0]!.baseOffset < req.fetchOffset) return undefined

@@ -18,6 +18,8 @@ export interface ReplicaEvents {
   truncate(replica: PartitionReplica, from: number, to: number): void
   followerAppend(replica: PartitionReplica, records: number, bytes: number): void
   roleChange(replica: PartitionReplica, role: 'leader' | 'follower' | 'none', epoch: number): void
+  /** A stored batch of this replica failed its check (F16): it leaves the ISR and repairs. */
+  corrupt(replica: PartitionReplica, baseOffset: number): void
 }
 
 export class PartitionReplica implements ReplicaRole {
@@ -27,6 +29,9 @@ export class PartitionReplica implements ReplicaRole {
   private revision = 0
   private epoch = -1
   private closed = false
+  private fencing = false
+  /** Where the background scrub (ReplicaManager) continues in this replica's log. */
+  scrubCursor = 0
 
   constructor(
     readonly partition: Partition,
@@ -39,6 +44,12 @@ export class PartitionReplica implements ReplicaRole {
   ) {
     // Until a leader says more, only what this replica knew was committed is visible.
     partition.resetHighWatermark(partition.log.highWatermarkCheckpoint)
+    partition.log.onCorrupt = (baseOffset) => this.onCorrupt(baseOffset)
+  }
+
+  /** A stored batch failed its CRC or header check and has not been truncated away yet. */
+  get corrupt(): boolean {
+    return this.partition.log.corruptAt !== undefined
   }
 
   get topic(): string {
@@ -127,11 +138,22 @@ export class PartitionReplica implements ReplicaRole {
     if (this.closed || revision <= this.revision || state.leaderEpoch < this.epoch) return
     this.state = state
     this.revision = revision
+    this.decide(state, revision)
+  }
+
+  private decide(state: PartitionState, revision: number): void {
     const me = this.cluster.nodeId
+    const counted = state.isr.some((r) => r.id === me) || state.elr.some((r) => r.id === me)
     if (!state.replicas.includes(me)) {
       this.becomeNone(state.leaderEpoch)
+    } else if (this.corrupt && counted) {
+      // A replica with a corrupt batch neither leads nor follows until the store no longer
+      // counts it in sync or eligible: only then may it truncate what it holds (F16).
+      this.becomeNone(state.leaderEpoch)
+      void this.fence()
     } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation) {
-      if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
+      if (this.corrupt) this.becomeNone(state.leaderEpoch)
+      else if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
       else this.becomeLeader(state, revision)
     } else if (state.leader >= 0 && state.leader !== me) {
       const f = this.follower
@@ -158,11 +180,58 @@ export class PartitionReplica implements ReplicaRole {
     this.events.followerAppend(this, records, bytes)
   }
 
+  /**
+   * Corruption found (a read, the scrub): stop serving at once, then take this replica out of
+   * the ISR and ELR by compare-and-swap, as Kafka's controller does for a replica whose log
+   * directory failed. A leader leaving its own ISR makes the controller elect another.
+   */
+  private onCorrupt(baseOffset: number): void {
+    if (this.closed) return
+    this.cluster.log(`${this.name}: the stored batch at offset ${baseOffset} is corrupt; this replica stops serving and repairs from the leader`)
+    this.events.corrupt(this, baseOffset)
+    this.becomeNone(this.epoch)
+    if (this.state) this.decide(this.state, this.revision)
+  }
+
+  private async fence(): Promise<void> {
+    const s = this.state
+    if (this.fencing || this.closed || !s) return
+    const me = this.cluster.nodeId
+    const next: PartitionState = { ...s, isr: s.isr.filter((r) => r.id !== me), elr: s.elr.filter((r) => r.id !== me) }
+    this.fencing = true
+    let revision: number | undefined
+    try {
+      const r = await this.cluster.alterPartition(this.topic, this.index, this.revision, next, [])
+      if (r.ok) revision = r.revision
+    } catch (err) {
+      this.cluster.log(`${this.name}: leaving the ISR failed: ${(err as Error).message}`)
+    } finally {
+      this.fencing = false
+    }
+    if (this.closed) return
+    if (revision !== undefined && revision > this.revision) {
+      this.state = next
+      this.revision = revision
+      this.events.isrChange(this, 'shrink')
+      this.decide(next, revision)
+    } else {
+      this.cluster.requestRefresh()
+    }
+  }
+
   private becomeLeader(state: PartitionState, revision: number): void {
     this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} has a new leader epoch`))
+    try {
+      this.partition.log.beginLeaderEpoch(state.leaderEpoch)
+    } catch (err) {
+      // The disk refused the epoch entry (full, I/O error): not leading yet; the same state is
+      // applied again at the next metadata read.
+      this.cluster.log(`${this.name}: cannot begin leader epoch ${state.leaderEpoch}: ${(err as Error).message}`)
+      this.revision = Math.min(this.revision, revision - 1)
+      return
+    }
     this.epoch = state.leaderEpoch
     this.partition.leaderEpoch = state.leaderEpoch
-    this.partition.log.beginLeaderEpoch(state.leaderEpoch)
     this.leader = new PartitionLeader(this, state.leaderEpoch, state, revision)
     this.events.roleChange(this, 'leader', this.epoch)
   }
