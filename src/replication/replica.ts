@@ -135,7 +135,12 @@ export class PartitionReplica implements ReplicaRole {
 
   /** Applies the partition's state as read from the store at `revision` (older states are ignored). */
   applyState(state: PartitionState, revision: number): void {
-    if (this.closed || revision <= this.revision || state.leaderEpoch < this.epoch) return
+    if (this.closed || state.leaderEpoch < this.epoch) return
+    if (revision <= this.revision) {
+      // A corrupt replica whose fencing CAS failed (store unreachable) tries again at every read.
+      if (this.corrupt && this.state) this.decide(this.state, this.revision)
+      return
+    }
     this.state = state
     this.revision = revision
     this.decide(state, revision)
