@@ -124,6 +124,7 @@ export class PartitionFollower {
       lastFetchedEpoch: log.latestEpoch,
       maxBytes: cfg.replicaFetchMaxBytes,
       maxWaitMs: cfg.replicaFetchWaitMaxMs,
+      stateRevision: this.replica.stateRevision,
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
     if (resp.error === 'OFFSET_OUT_OF_RANGE' && fetchOffset < resp.logStartOffset) {

@@ -164,7 +164,10 @@ export class PartitionLeader {
     f.lastFetchLeaderLeo = leaderLeo
     f.lastFetchMono = now
     f.leo = req.fetchOffset
-    this.maybeExpandIsr(req.replicaId, f)
+    // A fetch sent before the follower saw the state this leader acts on may describe a log the
+    // follower has truncated since (a corrupt batch): it moves the high watermark of nothing
+    // and adds nobody to the ISR.
+    if (req.stateRevision === undefined || req.stateRevision >= this.revision) this.maybeExpandIsr(req.replicaId, f)
     this.maybeAdvanceHighWatermark()
   }
 

@@ -36,6 +36,12 @@ export const ReplicaFetchRequestSchema = z
     lastFetchedEpoch: int.min(-1),
     maxBytes: int.min(1).max(64 * 1024 * 1024),
     maxWaitMs: int.min(0).max(60_000),
+    /**
+     * The revision of the partition state the follower acts on. A leader adds a follower back to
+     * the ISR only from a fetch sent with a state at least as new as its own: a fetch delayed
+     * from before the follower left the ISR (to truncate a corrupt batch) cannot re-add it.
+     */
+    stateRevision: nonNegative.optional(),
   })
   .strict()
 export type ReplicaFetchRequest = z.infer<typeof ReplicaFetchRequestSchema>

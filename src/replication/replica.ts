@@ -30,6 +30,13 @@ export class PartitionReplica implements ReplicaRole {
   private epoch = -1
   private closed = false
   private fencing = false
+  /** This replica led and its disk refused a write: it leaves the ISR before anything else. */
+  private storageFailed = false
+  /**
+   * A corrupt replica's own CAS succeeded: the store, at that revision, counts it neither in
+   * sync nor eligible. Only then does it truncate (a stale local view of the ISR is not enough).
+   */
+  private fenceConfirmed = false
   /** Where the background scrub (ReplicaManager) continues in this replica's log. */
   scrubCursor = 0
 
@@ -137,8 +144,8 @@ export class PartitionReplica implements ReplicaRole {
   applyState(state: PartitionState, revision: number): void {
     if (this.closed || state.leaderEpoch < this.epoch) return
     if (revision <= this.revision) {
-      // A corrupt replica whose fencing CAS failed (store unreachable) tries again at every read.
-      if (this.corrupt && this.state) this.decide(this.state, this.revision)
+      // A replica that must leave the ISR and whose CAS failed (store unreachable) tries again at every read.
+      if ((this.corrupt || this.storageFailed) && this.state) this.decide(this.state, this.revision)
       return
     }
     this.state = state
@@ -148,17 +155,17 @@ export class PartitionReplica implements ReplicaRole {
 
   private decide(state: PartitionState, revision: number): void {
     const me = this.cluster.nodeId
-    const counted = state.isr.some((r) => r.id === me) || state.elr.some((r) => r.id === me)
+    const inIsr = state.isr.some((r) => r.id === me)
     if (!state.replicas.includes(me)) {
       this.becomeNone(state.leaderEpoch)
-    } else if (this.corrupt && counted) {
+    } else if ((this.corrupt && !this.fenceConfirmed) || (this.storageFailed && inIsr)) {
       // A replica with a corrupt batch neither leads nor follows until the store no longer
-      // counts it in sync or eligible: only then may it truncate what it holds (F16).
+      // counts it in sync or eligible: only then may it truncate what it holds (F16). A leader
+      // whose disk refused a write leaves the ISR, so that another replica leads (F19).
       this.becomeNone(state.leaderEpoch)
-      void this.fence()
-    } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation) {
-      if (this.corrupt) this.becomeNone(state.leaderEpoch)
-      else if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
+      void this.leaveIsr()
+    } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation && inIsr && !this.corrupt) {
+      if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
       else this.becomeLeader(state, revision)
     } else if (state.leader >= 0 && state.leader !== me) {
       const f = this.follower
@@ -194,15 +201,36 @@ export class PartitionReplica implements ReplicaRole {
     if (this.closed) return
     this.cluster.log(`${this.name}: the stored batch at offset ${baseOffset} is corrupt; this replica stops serving and repairs from the leader`)
     this.events.corrupt(this, baseOffset)
+    this.fenceConfirmed = false
     this.becomeNone(this.epoch)
     if (this.state) this.decide(this.state, this.revision)
   }
 
-  private async fence(): Promise<void> {
+  /** The leader's disk refused an append (full, I/O error): it steps down and leaves the ISR (F19). */
+  onStorageError(): void {
+    if (this.closed || !this.leader) return
+    this.cluster.log(`${this.name}: the disk refused an append; this broker stops leading until it can write again`)
+    this.storageFailed = true
+    this.becomeNone(this.epoch)
+    if (this.state) this.decide(this.state, this.revision)
+  }
+
+  /**
+   * Takes this replica out of the ISR by compare-and-swap on the partition's state (and out of
+   * the ELR when it is corrupt). The write happens even when this replica's view says it is out
+   * already: its success proves the view was current. A replica whose disk failed keeps every record it had, so,
+   * as in KIP-966, it is an eligible leader replica when it leaves an ISR below
+   * min.insync.replicas; a corrupt one is eligible for nothing.
+   */
+  private async leaveIsr(): Promise<void> {
     const s = this.state
     if (this.fencing || this.closed || !s) return
     const me = this.cluster.nodeId
-    const next: PartitionState = { ...s, isr: s.isr.filter((r) => r.id !== me), elr: s.elr.filter((r) => r.id !== me) }
+    const isr = s.isr.filter((r) => r.id !== me)
+    let elr = s.elr.filter((r) => r.id !== me)
+    const ref = s.isr.find((r) => r.id === me)
+    if (!this.corrupt && ref && isr.length < this.minInsyncReplicas) elr = [...elr, ref]
+    const next: PartitionState = { ...s, isr, elr }
     this.fencing = true
     let revision: number | undefined
     try {
@@ -215,6 +243,8 @@ export class PartitionReplica implements ReplicaRole {
     }
     if (this.closed) return
     if (revision !== undefined && revision > this.revision) {
+      this.storageFailed = false
+      if (this.corrupt) this.fenceConfirmed = true
       this.state = next
       this.revision = revision
       this.events.isrChange(this, 'shrink')
@@ -229,10 +259,11 @@ export class PartitionReplica implements ReplicaRole {
     try {
       this.partition.log.beginLeaderEpoch(state.leaderEpoch)
     } catch (err) {
-      // The disk refused the epoch entry (full, I/O error): not leading yet; the same state is
-      // applied again at the next metadata read.
+      // The disk refused the epoch entry (full, I/O error): this replica cannot lead; it leaves
+      // the ISR so that the controller elects another (F19).
       this.cluster.log(`${this.name}: cannot begin leader epoch ${state.leaderEpoch}: ${(err as Error).message}`)
-      this.revision = Math.min(this.revision, revision - 1)
+      this.storageFailed = true
+      this.decide(state, revision)
       return
     }
     this.epoch = state.leaderEpoch
