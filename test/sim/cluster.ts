@@ -262,8 +262,8 @@ export class SimCluster {
   }
 
   /** F16: a bit flips in one stored batch of `topic` on broker `id`'s disk. */
-  flipBit(id: number, topic: string, rng: Prng = this.rng.fork('flip')): string | undefined {
-    const what = this.disks.get(id)!.flipBit(rng, this.topicFiles(topic))
+  flipBit(id: number, topic: string, rng: Prng = this.rng.fork('flip'), baseOffset?: number): string | undefined {
+    const what = this.disks.get(id)!.flipBit(rng, this.topicFiles(topic), baseOffset)
     this.log(`${brokerName(id)}: bit flip ${what ?? '(no batch to flip)'}`)
     return what
   }
@@ -275,9 +275,14 @@ export class SimCluster {
   }
 
   /** F17: the process dies and the tail of one of `topic`'s logs on its disk is torn. */
-  crashTorn(id: number, topic: string, rng: Prng, powerLoss = false): string | undefined {
+  crashTorn(id: number, topic: string, rng: Prng, powerLoss = false, mode?: 'cut' | 'drop'): string | undefined {
     this.crash(id, powerLoss)
-    const what = this.disks.get(id)!.tearTail(rng, this.topicFiles(topic))
+    return this.tearTail(id, topic, rng, mode)
+  }
+
+  /** F17 on a stopped broker's disk (a file cut short while it was down). */
+  tearTail(id: number, topic: string, rng: Prng, mode?: 'cut' | 'drop'): string | undefined {
+    const what = this.disks.get(id)!.tearTail(rng, this.topicFiles(topic), mode)
     this.log(`${brokerName(id)}: torn tail ${what ?? '(no batch to tear)'}`)
     return what
   }

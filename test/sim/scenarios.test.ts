@@ -297,4 +297,104 @@ describe('replication scenarios (simulated)', () => {
     assert.deepEqual((await call<Array<{ offset: number }>>(next, 'client.committed', { group })).map((o) => o.offset), [4])
     await s.finish()
   })
+
+  // ---- storage faults (RELIABILITY.md F16, F17, F19) ----
+
+  test('a bit-flipped batch on a follower is never served and is repaired from the leader: the follower leaves the ISR before it truncates', async () => {
+    const s = new Scenario({ seed: 909 })
+    await s.boot()
+    for (let i = 0; i < 12; i++) assert.ok((await s.produce(`f${i}`)).ok)
+    const f = s.followers[0]!
+    const leaderBatch = s.log(s.leader).batches.find((b) => b.baseOffset === 5)!
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 5), 'a batch was flipped')
+    // Whenever the follower is counted in the ISR, it holds every committed record, whole.
+    let inIsrWhileShort = false
+    let leftIsr = false
+    const watch = () => {
+      const log = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
+      const inIsr = s.isr().includes(f)
+      if (!inIsr) leftIsr = true
+      if (inIsr && log && log.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
+      return false
+    }
+    await s.until(() => (watch(), s.cluster.corruptionsFound.some((c) => c.node === f)), 5000, 'the scrub finds the flipped batch')
+    assert.equal(s.cluster.corruptionsFound.find((c) => c.node === f)!.baseOffset, 5)
+    await s.until(() => (watch(), leftIsr && s.isr().includes(f) && s.cluster.disks.get(f)!.outstandingCorruptions().length === 0), 10_000, 'the follower is repaired and back in the ISR')
+    assert.ok(leftIsr, 'the corrupt follower left the ISR')
+    assert.ok(!inIsrWhileShort, 'it was never in the ISR with less than the committed log')
+    assert.ok(s.cluster.truncations.some((t) => t.node === f && t.to === 5), 'it truncated at the corrupt batch')
+    const repaired = s.log(f).batches.find((b) => b.baseOffset === 5)!
+    assert.deepEqual(repaired.data, leaderBatch.data, 'the batch is the leader\'s again, byte for byte')
+    assert.match(s.cluster.nodes.get(f)!.broker.metrics.render(), /edgelog_corrupt_batches_total\{topic="t"\} 1/)
+    await s.finish()
+  })
+
+  test('a bit-flipped batch on the leader: a consumer is sent to another leader, never given the bytes, and the corrupt replica is not elected until repaired', async () => {
+    // No scrub: the consumer's read is what finds the flip.
+    const s = new Scenario({ seed: 910, replication: { logScrubIntervalMs: 0 } })
+    await s.boot()
+    for (let i = 0; i < 8; i++) assert.ok((await s.produce(`l${i}`)).ok)
+    const old = s.leader
+    const epoch = s.state.leaderEpoch
+    assert.ok(s.cluster.flipBit(old, TOPIC, undefined, 3))
+    const fetched = await settle(s.cluster, s.client.call(brokerName(old), 'client.fetch', { topic: TOPIC, partition: 0, offset: 0, maxRecords: 100 }), 5000).then(
+      () => 'records',
+      (err) => (err instanceof EdgelogError ? err.code : String(err)),
+    )
+    assert.equal(fetched, 'NOT_LEADER_OR_FOLLOWER', 'the consumer is told to find the leader again, not given a corrupt batch')
+    await s.untilLeader((id) => id !== old, 5 * LEASE_MS, 'another in-sync replica leads')
+    assert.ok(!s.cluster.roles.some((r) => r.node === old && r.role === 'leader' && r.epoch > epoch), 'the corrupt replica did not lead again')
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`m${i}`)).ok, 'the new leader acknowledges acks=all')
+    await s.until(() => s.isr().includes(old) && s.cluster.disks.get(old)!.outstandingCorruptions().length === 0, 10_000, 'the old leader repairs from the new one and rejoins')
+    await s.finish()
+  })
+
+  test('a torn log tail found at restart (even after a clean shutdown) is cut to the last whole batch, and the replica rejoins the ISR only after catching up', async () => {
+    const s = new Scenario({ seed: 911 })
+    await s.boot()
+    for (let i = 0; i < 10; i++) assert.ok((await s.produce(`t${i}`)).ok)
+    const f = s.followers[0]!
+    const before = s.log(f).logEndOffset
+    await settle(s.cluster, s.cluster.stopCleanly(f), 5000)
+    // The file was cut while the broker was down: the last batch row is short.
+    assert.ok(s.cluster.tearTail(f, TOPIC, s.cluster.rng.fork('tear'), 'cut'))
+    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`u${i}`)).ok)
+    s.cluster.startBroker(f)
+    await s.until(() => s.cluster.status.get(f) === 'up', 5000)
+    const node = s.cluster.nodes.get(f)!
+    const log = node.broker.partition(TOPIC, 0).log
+    assert.equal(log.recovered.batches, 1, 'recovery removed the torn batch')
+    assert.equal(log.recovered.truncatedFrom, before - 1)
+    assert.equal(node.agent.registrationValue.unclean, true, 'a boot whose recovery truncated is unclean, whatever the marker says')
+    let inIsrWhileShort = false
+    await s.until(
+      () => {
+        const l = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
+        const inIsr = s.state.isr.some((r) => r.id === f && r.incarnation === node.incarnation)
+        if (inIsr && l && l.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
+        return inIsr
+      },
+      10_000,
+      'the replica rejoins the ISR',
+    )
+    assert.ok(!inIsrWhileShort, 'it was never in the ISR without every committed record')
+    await s.finish()
+  })
+
+  test('a leader whose disk is full answers KAFKA_STORAGE_ERROR, makes nothing visible, steps down, and rejoins once the disk has room', async () => {
+    const s = new Scenario({ seed: 912 })
+    await s.boot()
+    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`d${i}`)).ok)
+    const old = s.leader
+    const end = s.log(old).logEndOffset
+    s.cluster.failWrites(old, 'SQLITE_FULL')
+    assert.deepEqual(await s.produce('refused-by-disk', { to: old }), { ok: false, code: 'KAFKA_STORAGE_ERROR' })
+    assert.equal(s.log(old).logEndOffset, end, 'no partial batch')
+    await s.untilLeader((id) => id !== old, 5 * LEASE_MS, 'another replica leads while the disk is full')
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`e${i}`)).ok, 'the new leader acknowledges acks=all')
+    s.cluster.failWrites(old, false)
+    await s.until(() => s.isr().includes(old), 10_000, 'the old leader catches up and rejoins the ISR')
+    await s.finish()
+    assert.ok(!s.log(old).records.some((r) => r.value === 'refused-by-disk'))
+  })
 })

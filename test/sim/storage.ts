@@ -120,12 +120,13 @@ export class SimDisk {
   }
 
   /** F16: one bit of one stored batch flips, anywhere in it. */
-  flipBit(rng: Prng, filter: FileFilter): string | undefined {
+  flipBit(rng: Prng, filter: FileFilter, baseOffset?: number): string | undefined {
     const files = this.batchFiles(filter)
     if (files.length === 0) return undefined
     const name = rng.pick(files)
-    const batches = this.rows(name, 'SELECT base_offset, data FROM batches ORDER BY base_offset')
-    const row = rng.pick(batches) as unknown as { base_offset: number; data: Uint8Array }
+    const batches = this.rows(name, 'SELECT base_offset, data FROM batches ORDER BY base_offset') as unknown as Array<{ base_offset: number; data: Uint8Array }>
+    const row = baseOffset === undefined ? rng.pick(batches) : batches.find((b) => Number(b.base_offset) === baseOffset)
+    if (!row) return undefined
     const data = new Uint8Array(row.data)
     const byte = rng.int(0, data.byteLength - 1)
     const bit = rng.int(0, 7)
@@ -139,12 +140,12 @@ export class SimDisk {
    * F17, after a crash: the newest batch row is cut short (a torn write), or the newest rows are
    * gone while the epoch and producer entries written with them stay (a truncated file).
    */
-  tearTail(rng: Prng, filter: FileFilter): string | undefined {
+  tearTail(rng: Prng, filter: FileFilter, mode?: 'cut' | 'drop'): string | undefined {
     const files = this.batchFiles(filter)
     if (files.length === 0) return undefined
     const name = rng.pick(files)
     const batches = this.rows(name, 'SELECT base_offset, data FROM batches ORDER BY base_offset DESC LIMIT 3') as unknown as Array<{ base_offset: number; data: Uint8Array }>
-    if (rng.chance(0.5)) {
+    if (mode === 'cut' || (mode === undefined && rng.chance(0.5))) {
       const last = batches[0]!
       const keep = rng.int(0, last.data.byteLength - 1)
       this.writeThrough(name, 'UPDATE batches SET data = ? WHERE base_offset = ?', new Uint8Array(last.data).slice(0, keep), Number(last.base_offset))
