@@ -349,35 +349,38 @@ describe('replication scenarios (simulated)', () => {
     await s.finish()
   })
 
-  test('a torn log tail found at restart (even after a clean shutdown) is cut to the last whole batch, and the replica rejoins the ISR only after catching up', async () => {
+  test('a torn log tail found at restart (even after a clean shutdown) is cut to the last whole batch, and makes the replica ineligible until it caught up', async () => {
     const s = new Scenario({ seed: 911 })
     await s.boot()
+    const l = s.leader
+    const [f1, f2] = s.followers as [number, number]
+    // f2 falls out of the ISR; {l, f1} commit what follows.
+    s.cluster.net.isolate(brokerName(f2), [brokerName(l), brokerName(f1)])
+    await s.until(() => !s.isr().includes(f2), 10_000, 'f2 leaves the ISR')
     for (let i = 0; i < 10; i++) assert.ok((await s.produce(`t${i}`)).ok)
-    const f = s.followers[0]!
-    const before = s.log(f).logEndOffset
-    await settle(s.cluster, s.cluster.stopCleanly(f), 5000)
-    // The file was cut while the broker was down: the last batch row is short.
-    assert.ok(s.cluster.tearTail(f, TOPIC, s.cluster.rng.fork('tear'), 'cut'))
-    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`u${i}`)).ok)
-    s.cluster.startBroker(f)
-    await s.until(() => s.cluster.status.get(f) === 'up', 5000)
-    const node = s.cluster.nodes.get(f)!
+    await s.until(() => s.log(f1).logEndOffset === s.log(l).logEndOffset, 5000, 'f1 has everything')
+    const before = s.log(f1).logEndOffset
+    // f1 stops cleanly: the ISR falls below min.insync.replicas, so f1 is an eligible leader replica (KIP-966).
+    await settle(s.cluster, s.cluster.stopCleanly(f1), 5000)
+    await s.until(() => s.state.elr.some((r) => r.id === f1), 5000, 'f1 is in the ELR')
+    // While it is down its file is cut: the last (committed) batch row is short.
+    assert.ok(s.cluster.tearTail(f1, TOPIC, s.cluster.rng.fork('tear'), 'cut'))
+    s.cluster.startBroker(f1)
+    await s.until(() => s.cluster.status.get(f1) === 'up', 5000)
+    const node = s.cluster.nodes.get(f1)!
     const log = node.broker.partition(TOPIC, 0).log
     assert.equal(log.recovered.batches, 1, 'recovery removed the torn batch')
     assert.equal(log.recovered.truncatedFrom, before - 1)
     assert.equal(node.agent.registrationValue.unclean, true, 'a boot whose recovery truncated is unclean, whatever the marker says')
-    let inIsrWhileShort = false
-    await s.until(
-      () => {
-        const l = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
-        const inIsr = s.state.isr.some((r) => r.id === f && r.incarnation === node.incarnation)
-        if (inIsr && l && l.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
-        return inIsr
-      },
-      10_000,
-      'the replica rejoins the ISR',
-    )
-    assert.ok(!inIsrWhileShort, 'it was never in the ISR without every committed record')
+    await s.until(() => !s.state.elr.some((r) => r.id === f1), 5000, 'f1 is no longer eligible')
+    // The leader stops too: only a replica with every committed record may take over — the
+    // leader itself when it returns, not f1 with its shortened log.
+    await settle(s.cluster, s.cluster.stopCleanly(l), 5000)
+    await s.wait(3 * LEASE_MS)
+    assert.ok(!s.cluster.roles.some((r) => r.node === f1 && r.role === 'leader'), 'the replica that lost its tail is not elected')
+    s.cluster.startBroker(l)
+    await s.untilLeader((id) => id === l, 5 * LEASE_MS, 'the old leader, eligible, leads again')
+    await s.until(() => s.isr().includes(f1), 10_000, 'f1 catches up and rejoins the ISR')
     await s.finish()
   })
 
