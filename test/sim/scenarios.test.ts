@@ -329,6 +329,39 @@ describe('replication scenarios (simulated)', () => {
     await s.finish()
   })
 
+  test('a corrupt follower with a stale view of the ISR truncates only after its own CAS proved it out of the ISR (found by seed 508)', async () => {
+    const s = new Scenario({ seed: 913 })
+    await s.boot()
+    for (let i = 0; i < 12; i++) assert.ok((await s.produce(`s${i}`)).ok)
+    const f = s.followers[0]!
+    const fLog = () => s.cluster.nodes.get(f)!.broker.partition(TOPIC, 0).log
+    // A first flip: f leaves the ISR by its own CAS, truncates and fetches again.
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 4))
+    await s.until(() => s.cluster.truncations.some((t) => t.node === f), 5000, 'f truncates at the first flip')
+    // From now on f cannot reach the store: its last view is the state its own CAS wrote (out of
+    // the ISR). The leader adds it back when it has caught up; f never hears of that.
+    s.cluster.net.isolate(brokerName(f), ['etcd'])
+    await s.until(() => s.isr().includes(f) && fLog().logEndOffset === s.log(s.leader).logEndOffset, 10_000, 'the leader adds f back to the ISR')
+    assert.ok((await s.produce('after-rejoin')).ok)
+    const truncationsBefore = s.cluster.truncations.filter((t) => t.node === f).length
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 8))
+    let truncatedInIsr = false
+    await s.until(
+      () => {
+        if (s.cluster.truncations.filter((t) => t.node === f).length > truncationsBefore && s.isr().includes(f)) truncatedInIsr = true
+        return s.cluster.corruptionsFound.filter((c) => c.node === f).length >= 2
+      },
+      5000,
+      'the scrub finds the second flip',
+    )
+    await s.wait(1000)
+    if (s.cluster.truncations.filter((t) => t.node === f).length > truncationsBefore && s.isr().includes(f)) truncatedInIsr = true
+    assert.ok(!truncatedInIsr, 'f truncated while the store still counted it in the ISR')
+    s.cluster.net.healAll()
+    await s.until(() => s.cluster.disks.get(f)!.outstandingCorruptions().length === 0 && s.isr().includes(f), 10_000, 'f repairs once it reaches the store')
+    await s.finish()
+  })
+
   test('a bit-flipped batch on the leader: a consumer is sent to another leader, never given the bytes, and the corrupt replica is not elected until repaired', async () => {
     // No scrub: the consumer's read is what finds the flip.
     const s = new Scenario({ seed: 910, replication: { logScrubIntervalMs: 0 } })
