@@ -161,7 +161,8 @@ export class PartitionFollower {
 
   private onError(code: string): void {
     // Our metadata may be behind the leader's: fetch it before trying again.
-    if (code === 'FENCED_LEADER_EPOCH' || code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    // A leader that answered CORRUPT_MESSAGE has stepped down: the next one is in the metadata.
+    if (code === 'FENCED_LEADER_EPOCH' || code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION' || code === 'CORRUPT_MESSAGE') {
       this.replica.cluster.requestRefresh()
     }
   }
