@@ -125,6 +125,7 @@ export class ClusterNode {
         },
       },
     })
+    agent.onIncarnationRaised = (incarnation) => nodeState.raiseIncarnation(incarnation)
     // A log whose recovery removed a torn or corrupt tail lost records it may have acknowledged
     // or counted as in sync: this boot is unclean (R5) whatever the shutdown marker says.
     const recovered = broker.recoveredLogs()

@@ -287,6 +287,19 @@ export class SimCluster {
     return what
   }
 
+  /** F18: copies broker `id`'s disk now (the copy is restored by crashRestore). */
+  backup(id: number): Map<string, Uint8Array> {
+    this.log(`${brokerName(id)}: disk copied`)
+    return this.disks.get(id)!.backup()
+  }
+
+  /** F18: the process dies and its disk is put back to an old copy. */
+  crashRestore(id: number, copy: Map<string, Uint8Array>): void {
+    this.crash(id)
+    this.disks.get(id)!.restore(copy)
+    this.log(`${brokerName(id)}: disk restored from an old copy`)
+  }
+
   /** SIGKILL: the process is gone; with powerLoss, so is whatever was not fsynced. */
   crash(id: number, powerLoss = false): void {
     const name = brokerName(id)

@@ -2,7 +2,8 @@
 // restarts, process pauses longer than the lease (zombie leaders), network partitions (full,
 // from the store only, from the brokers only, one-way), message delay/drop/duplication, and
 // wall-clock jumps, and storage faults: a bit flip in a stored batch (F16), a crash that tears the
-// tail of a log (F17), a disk that refuses writes for a while (F19). Crashes and storage faults
+// tail of a log (F17), a disk that refuses writes for a while (F19), a disk put back to an old
+// copy of itself (F18: the first 'stale' on a broker copies its disk, a later one restores it). Crashes and storage faults
 // are only injected into a healthy cluster (every ISR full, no disk failing, no corrupt batch
 // left), so at most one replica is impaired at a time: with min.insync.replicas=2 that is the
 // fault budget under which acks=all promises no loss (F11/F12, F16, F17).
@@ -10,7 +11,7 @@ import { brokerName, STORE, type SimCluster } from './cluster.ts'
 import { CALM } from './network.ts'
 import type { Prng } from './prng.ts'
 
-export type FaultKind = 'crash' | 'power' | 'stop' | 'pause' | 'isolate' | 'net' | 'clock' | 'bitflip' | 'torn' | 'diskfull'
+export type FaultKind = 'crash' | 'power' | 'stop' | 'pause' | 'isolate' | 'net' | 'clock' | 'bitflip' | 'torn' | 'diskfull' | 'stale'
 
 export interface NemesisOptions {
   topic: string
@@ -24,6 +25,7 @@ export class Nemesis {
   readonly log: string[] = []
   private active = false
   private lastPowerLoss = -Infinity
+  private readonly backups = new Map<number, Map<string, Uint8Array>>()
 
   constructor(
     private readonly cluster: SimCluster,
@@ -171,6 +173,24 @@ export class Nemesis {
         if (!this.healthy()) return
         const what = c.crashTorn(id, this.opts.topic, r)
         this.note(`crash ${name} with a torn log tail: ${what ?? 'nothing to tear'}`)
+        this.later(r.int(50, 2500), () => {
+          this.note(`restart ${name}`)
+          c.startBroker(id)
+        })
+        return
+      }
+      case 'stale': {
+        const copy = this.backups.get(id)
+        if (!copy) {
+          if (c.status.get(id) !== 'up') return
+          this.backups.set(id, c.backup(id))
+          this.note(`copy the disk of ${name}`)
+          return
+        }
+        if (!this.healthy()) return
+        this.backups.delete(id)
+        this.note(`crash ${name} and restore its disk from an old copy`)
+        c.crashRestore(id, copy)
         this.later(r.int(50, 2500), () => {
           this.note(`restart ${name}`)
           c.startBroker(id)

@@ -21,7 +21,7 @@ export interface SimRunOptions {
 }
 
 export const DEFAULT_RUN: SimRunOptions = {
-  faults: ['crash', 'power', 'stop', 'pause', 'isolate', 'net', 'clock', 'bitflip', 'torn', 'diskfull'],
+  faults: ['crash', 'power', 'stop', 'pause', 'isolate', 'net', 'clock', 'bitflip', 'torn', 'diskfull', 'stale'],
   faultWindowMs: 8000,
   livenessTimeoutMs: 30_000,
   trace: false,

@@ -168,6 +168,19 @@ export class SimDisk {
     return left
   }
 
+  /** F18: a copy of every file as it is now (an operator's backup, a VM snapshot). */
+  backup(): Map<string, Uint8Array> {
+    return new Map([...this.files].map(([name, f]) => [name, f.live.serialize()]))
+  }
+
+  /** F18: the disk is put back to an old copy (files created since are gone). */
+  restore(copy: Map<string, Uint8Array>): void {
+    for (const f of this.files.values()) f.live.close()
+    this.files.clear()
+    for (const [name, bytes] of copy) this.files.set(name, { live: Database.deserialize(bytes), durable: bytes })
+    this.corruptions.length = 0
+  }
+
   /** Every database's bytes, for comparing replicas. */
   names_(): string[] {
     return [...this.files.keys()]
