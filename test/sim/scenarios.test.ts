@@ -417,6 +417,40 @@ describe('replication scenarios (simulated)', () => {
     await s.finish()
   })
 
+  test('a broker restored from an old copy of its disk is not taken for the in-sync replica it was (F18: a stale incarnation)', async () => {
+    const s = new Scenario({ seed: 914 })
+    await s.boot()
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`o${i}`)).ok)
+    const f = s.followers[0]!
+    const copy = s.cluster.backup(f)
+    // f restarts once (incarnation 2) and is in sync again with its new incarnation.
+    s.cluster.crash(f)
+    s.cluster.startBroker(f)
+    await s.until(() => s.state.isr.some((r) => r.id === f && r.incarnation === 2), 10_000, 'f is in sync as incarnation 2')
+    for (let i = 0; i < 10; i++) assert.ok((await s.produce(`n${i}`)).ok)
+    // Its disk is put back to the copy: the node database says incarnation 1, the log has 3 records.
+    s.cluster.crashRestore(f, copy)
+    s.cluster.startBroker(f)
+    await s.until(() => s.cluster.status.get(f) === 'up', 5000)
+    const node = s.cluster.nodes.get(f)!
+    assert.ok(node.incarnation > 2, `the restored broker takes an incarnation the cluster never saw (${node.incarnation})`)
+    assert.equal(node.agent.registrationValue.unclean, true)
+    let inIsrWhileShort = false
+    await s.until(
+      () => {
+        // Counted in the ISR as the live process (its incarnation: what elections go by) while short.
+        const l = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
+        const counted = s.state.isr.some((r) => r.id === f && r.incarnation === node.incarnation)
+        if (counted && l && l.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
+        return counted
+      },
+      10_000,
+      'the restored broker catches up and rejoins',
+    )
+    assert.ok(!inIsrWhileShort, 'the stale replica was counted in the ISR without the committed records')
+    await s.finish()
+  })
+
   test('a leader whose disk is full answers KAFKA_STORAGE_ERROR, makes nothing visible, steps down, and rejoins once the disk has room', async () => {
     const s = new Scenario({ seed: 912 })
     await s.boot()
