@@ -114,8 +114,10 @@ export class PartitionLog {
 
   /**
    * Opens a log and recovers its tail (Kafka's log recovery): the newest batches are checked and
-   * the log is truncated at the first one that is torn or corrupt, with the epochs and producer
-   * state that referred to what is gone. `recovered` says what recovery removed.
+   * a torn or corrupt tail (every batch from the first bad one on) is truncated, with the epochs
+   * and producer state that referred to what is gone. `recovered` says what recovery removed. A
+   * bad batch with whole ones after it is a flipped bit, not a torn write: it is left, and
+   * marked (corruptAt).
    */
   static open(db: SqlDriver): PartitionLog {
     const log = new PartitionLog(db)
@@ -147,18 +149,26 @@ export class PartitionLog {
       const from = Math.max(Math.min(this._highWatermarkCheckpoint, Number(last.base_offset)), deepest ? Number(deepest.base_offset) : 0)
       let cursor = this.firstBaseFor(from)
       let bad: number | undefined
+      let wholeAfterBad = false
       scan: for (;;) {
         const rows = this.sql.readFrom.all(cursor, 64)
         if (rows.length === 0) break
         for (const row of rows) {
-          if (storedBatchProblem(row) !== undefined) {
-            bad = Number(row.base_offset)
+          const problem = storedBatchProblem(row) !== undefined
+          if (problem && bad === undefined) bad = Number(row.base_offset)
+          if (!problem && bad !== undefined) {
+            wholeAfterBad = true
             break scan
           }
           cursor = Number(row.last_offset) + 1
         }
       }
-      if (bad !== undefined) {
+      if (bad !== undefined && wholeAfterBad) {
+        // Whole batches after a bad one: not a torn write but a flipped bit. Nothing is cut
+        // (on one node the records after it stay readable); the replica repairs it
+        // (src/replication/replica.ts), a single node answers CORRUPT_MESSAGE for it.
+        this._corruptAt = bad
+      } else if (bad !== undefined) {
         const before = this._logEndOffset
         const n = Number(this.db.prepare('SELECT COUNT(*) AS n FROM batches WHERE base_offset >= ?').get(bad)!.n)
         this.truncateTo(bad)

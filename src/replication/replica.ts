@@ -52,6 +52,8 @@ export class PartitionReplica implements ReplicaRole {
     // Until a leader says more, only what this replica knew was committed is visible.
     partition.resetHighWatermark(partition.log.highWatermarkCheckpoint)
     partition.log.onCorrupt = (baseOffset) => this.onCorrupt(baseOffset)
+    // Recovery at open found a flipped batch: counted now; the first state read fences this replica.
+    if (partition.log.corruptAt !== undefined) events.corrupt(this, partition.log.corruptAt)
   }
 
   /** A stored batch failed its CRC or header check and has not been truncated away yet. */

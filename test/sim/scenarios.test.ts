@@ -73,7 +73,9 @@ describe('replication scenarios (simulated)', () => {
     const refused = await s.produce('refused')
     assert.deepEqual(refused, { ok: false, code: 'NOT_ENOUGH_REPLICAS' })
     s.cluster.net.healAll()
-    await s.until(() => s.isr().includes(c), 10_000, 'c catches up from b and rejoins')
+    // The store has c in the ISR before the leader hears its CAS succeeded: wait for the leader.
+    const leaderIsr = () => s.cluster.nodes.get(s.leader)?.broker.partition(TOPIC, 0).role?.describe().isr ?? []
+    await s.until(() => s.isr().includes(c) && leaderIsr().includes(c), 10_000, 'c catches up from b and rejoins')
     for (let i = 0; i < 3; i++) assert.ok((await s.produce(`z${i}`)).ok)
     // Second failover, fast: b pauses; a is still paused, so c (in sync now) leads epoch 2.
     s.cluster.pause(b)

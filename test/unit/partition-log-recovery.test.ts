@@ -82,6 +82,24 @@ describe('partition log recovery and corruption', () => {
     })
   })
 
+  test('a flipped batch with whole batches after it is not a torn tail: nothing is cut, the batch is marked corrupt', () => {
+    withLog((open) => {
+      let { log, db } = open()
+      for (let i = 0; i < 5; i++) log.appendAsLeader([request([`v${i}`])], 0, 0)
+      rewrite(db, 2, (d) => {
+        d[d.length - 1]! ^= 0x01
+        return d
+      })
+      log.close()
+      ;({ log } = open())
+      assert.equal(log.logEndOffset, 5, 'the whole batches after it stay')
+      assert.equal(log.recovered.batches, 0)
+      assert.equal(log.corruptAt, 2)
+      assert.equal(log.read(3, log.logEndOffset, 1 << 20).length, 2, 'what follows is readable')
+      assert.throws(() => log.read(2, log.logEndOffset, 1 << 20), (e: Error & { code?: string }) => e.code === 'CORRUPT_MESSAGE')
+    })
+  })
+
   test('a clean log recovers nothing', () => {
     withLog((open) => {
       let { log } = open()
