@@ -291,7 +291,8 @@ export class PartitionLog {
   /**
    * Batches holding offsets in [from, upTo), at most maxBytes of them but always at least one
    * batch when one exists (a batch larger than maxBytes must never stall a consumer).
-   * Every batch's CRC is checked: a corrupt batch is an error, never data.
+   * Every batch's CRC is checked: a corrupt batch is an error, never data (the batches before
+   * it are returned; a read that starts at it throws CORRUPT_MESSAGE).
    */
   read(from: number, upTo: number, maxBytes: number): StoredBatch[] {
     if (from >= upTo || from >= this._logEndOffset) return []
@@ -306,8 +307,15 @@ export class PartitionLog {
       const rows = this.sql.readFrom.all(cursor, 64)
       if (rows.length === 0) return out
       for (const row of rows) {
-        const batch = this.toBatch(row)
-        if (batch.baseOffset >= upTo) return out
+        if (Number(row.base_offset) >= upTo) return out
+        let batch
+        try {
+          batch = this.toBatch(row)
+        } catch (err) {
+          // The whole batches before a corrupt one are served; the read that starts at it fails.
+          if (out.length > 0 && err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') return out
+          throw err
+        }
         if (out.length > 0 && bytes + batch.data.byteLength > maxBytes) return out
         out.push(batch)
         bytes += batch.data.byteLength
