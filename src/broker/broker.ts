@@ -47,6 +47,12 @@ export interface BrokerOptions {
   maxBatchDecompressedBytes: number
   /** Where background failures (a cleaner step) are reported; never to a client. */
   logError: (message: string, err: unknown) => void
+  /**
+   * Something the log cleaner acts on changed: records were committed to a partition, or a
+   * topic's config changed (no partition: all of them). For a host that schedules the cleaner
+   * itself with cleanerIntervalMs 0 (a Durable Object's alarm; see cleanerDueAt).
+   */
+  onCleanerWork?: (topic: string, partition?: number) => void
   /** acks=all: how long a produce waits for the ISR before REQUEST_TIMED_OUT (Kafka's request.timeout.ms). */
   requestTimeoutMs: number
   /** Called for every partition as it is opened, before it serves anything (replication attaches its role here). */
@@ -377,7 +383,16 @@ export class Broker {
     for (const key of remove) delete config[key]
     this.meta.replaceTopicConfig(name, config)
     topic.record = { ...topic.record, config }
+    this.options.onCleanerWork?.(name)
     return this.describe(topic)
+  }
+
+  /**
+   * When the log cleaner next has work (epoch ms), or undefined, over every partition or those of
+   * one topic (and partition): for hosts that schedule it (cleaner.ts).
+   */
+  cleanerDueAt(topic?: string, partition?: number): number | undefined {
+    return this.cleaner.nextDue((t) => (topic === undefined || t.topic === topic) && (partition === undefined || t.partition === partition))
   }
 
   /** Runs the log cleaner (retention, compaction) over every partition now. */
@@ -878,6 +893,7 @@ export class Broker {
     this.m.producedRecords.inc({ topic: p.topic }, records)
     this.m.producedBytes.inc({ topic: p.topic }, bytes)
     this.m.commits.inc({ topic: p.topic })
+    this.options.onCleanerWork?.(p.topic, p.index)
   }
 
   private countResult(topic: string, r: AppendResult): void {

@@ -27,6 +27,12 @@ export interface CursorOwner {
   waitForDrain(resume: () => void): void
   /** For WebSocket cursors: the channel (subscription id) live records are published on. */
   readonly channel?: LiveChannel
+  /**
+   * A catch-up step moved the cursor (frames or a gap sent, went live, started waiting). Called
+   * at the end of the step that sent the frames, before anything else runs on the node; a
+   * runtime that keeps positions (saved.ts) saves them here.
+   */
+  positionChanged?(cursor: Cursor): void
 }
 
 /** A WebSocket subscription's place in a partition's live fan-out. */
@@ -96,6 +102,7 @@ export class Cursor {
     }
     if (this.owner.ended) return this.stop()
     this.stepping = true
+    const [nextBefore, stateBefore] = [this.next, this.state as CursorState]
     try {
       let frames = 0
       while (await this.catchUpOnce()) {
@@ -108,6 +115,8 @@ export class Cursor {
       if ((this.state as CursorState) !== 'done') this.owner.fail(this, toEdgelogError(err))
     } finally {
       this.stepping = false
+      const state = this.state as CursorState
+      if ((this.next !== nextBefore || state !== stateBefore) && state !== 'done' && !this.owner.ended) this.owner.positionChanged?.(this)
       if (this.rerun) {
         this.rerun = false
         this.schedule()

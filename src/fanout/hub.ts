@@ -3,15 +3,17 @@
 import type { Broker } from '../broker/broker.ts'
 import type { Partition } from '../broker/partition.ts'
 import type { Runtime, TimerHandle } from '../core/clock.ts'
-import { assert, type ErrorCode } from '../core/errors.ts'
+import { assert, EdgelogError, type ErrorCode } from '../core/errors.ts'
 import { errorBody } from '../api/errors.ts'
 import type { Cursor } from './cursor.ts'
 import { PartitionFeed, type FeedHost } from './feed.ts'
 import { checkFanoutLimits, DEFAULT_FANOUT_LIMITS, type FanoutLimits } from './limits.ts'
 import { originAllowed, type OriginPolicy } from './origin.ts'
-import type { FanoutSocket, NativeChannels } from './socket.ts'
+import { CloseCode, type FanoutSocket, type NativeChannels } from './socket.ts'
 import { WsSession, type SessionAccess } from './session.ts'
 import { brokerNode, type EarlierRange, type FanoutNode } from './node.ts'
+import { planFromSaved, type SavedSubscription, type SessionStore } from './saved.ts'
+import { errFrame } from './encode.ts'
 
 export interface FanoutOptions {
   limits?: Partial<FanoutLimits>
@@ -20,6 +22,8 @@ export interface FanoutOptions {
   logError?: (err: unknown) => void
   /** Where subscriptions start and pub/commit frames go; default: this node's broker (node.ts). */
   node?: FanoutNode
+  /** Keeps each socket's subscription positions outside memory (a hibernating Durable Object; saved.ts). */
+  sessionStore?: SessionStore
 }
 
 export type Transport = 'ws' | 'sse'
@@ -40,6 +44,7 @@ export class FanoutHub implements FeedHost {
   readonly runtime: Runtime
   readonly logError: (err: unknown) => void
   readonly node: FanoutNode
+  readonly sessionStore: SessionStore | undefined
   private readonly originPolicy: OriginPolicy
   private readonly feeds = new Map<Partition, PartitionFeed>()
   private readonly sessions = new Set<WsSession>()
@@ -66,6 +71,7 @@ export class FanoutHub implements FeedHost {
     this.originPolicy = options.originPolicy ?? { kind: 'same-origin' }
     this.logError = options.logError ?? ((err) => console.error(err))
     this.node = options.node ?? brokerNode(broker)
+    this.sessionStore = options.sessionStore
     if (this.node.readBefore) {
       const readBefore = this.node.readBefore.bind(this.node)
       this.readBefore = (p, from, upTo) => readBefore(p, from, upTo, this.limits.maxRecordsPerFrame, this.limits.maxBytesPerFrame)
@@ -108,17 +114,27 @@ export class FanoutHub implements FeedHost {
     if (this.open.ws + this.open.sse >= this.limits.maxConnections) {
       return refuse('limit', 'THROTTLED', 429, `this node holds its maximum of ${this.limits.maxConnections} live connections`, { 'retry-after': '1' })
     }
+    return { slot: this.takeSlot(transport) }
+  }
+
+  /**
+   * A socket that was admitted before the node restarted and is still connected (a Durable
+   * Object waking from hibernation): it holds a slot again, whatever the limit is now.
+   */
+  reopenedSlot(transport: Transport): ConnectionSlot {
+    return this.takeSlot(transport)
+  }
+
+  private takeSlot(transport: Transport): ConnectionSlot {
     this.open[transport]++
     let released = false
     return {
-      slot: {
-        transport,
-        release: () => {
-          if (released) return
-          released = true
-          this.open[transport]--
-          assert(this.open[transport] >= 0, 'connection count never goes negative')
-        },
+      transport,
+      release: () => {
+        if (released) return
+        released = true
+        this.open[transport]--
+        assert(this.open[transport] >= 0, 'connection count never goes negative')
       },
     }
   }
@@ -133,6 +149,40 @@ export class FanoutHub implements FeedHost {
     }
     this.sessions.add(session)
     if (this.native && this.sweepTimer === undefined) this.scheduleSweep()
+    return session
+  }
+
+  /**
+   * A socket that stayed connected while this node was out of memory (a Durable Object woken
+   * from hibernation) gets a session again and its saved subscriptions back, planned from this
+   * node's broker (saved.ts). A subscription whose topic is gone gets its `err`, as a running one
+   * would; any other failure (a position the log cannot have) is thrown, and the caller closes
+   * the socket so the client resumes from its own positions.
+   */
+  reopenSession(socket: FanoutSocket, saved: SavedSubscription[]): WsSession {
+    const session = new WsSession(this, socket, this.reopenedSlot('ws'))
+    this.sessions.add(session)
+    try {
+      for (const s of saved) {
+        assert('cursors' in s, 'a consumer-group membership is not restored (it lived in memory)')
+        let plan
+        try {
+          plan = planFromSaved(this.broker, s)
+        } catch (err) {
+          if (err instanceof EdgelogError && err.code === 'UNKNOWN_TOPIC_OR_PARTITION') {
+            session.send(errFrame(s.id, err))
+            continue
+          }
+          throw err
+        }
+        session.restore(s.id, plan)
+      }
+    } catch (err) {
+      // Nothing half-restored stays: the subscriptions stop, the slot is released.
+      session.close(CloseCode.SERVICE_RESTART, 'the node restarted and could not restore the positions of this connection: reconnect and resume')
+      throw err
+    }
+    session.positionsChanged()
     return session
   }
 

@@ -4,7 +4,7 @@ import { isAdmin, requireGroup, requireTopic, type Principal } from '../auth/pri
 import type { ProduceRecord } from '../broker/broker.ts'
 import { validateGroupName } from '../broker/names.ts'
 import type { TimerHandle } from '../core/clock.ts'
-import { EdgelogError, fail } from '../core/errors.ts'
+import { assert, EdgelogError, fail } from '../core/errors.ts'
 import { toEdgelogError } from '../api/errors.ts'
 import { toProduceRecord } from '../api/record-json.ts'
 import { ackFrame, batchAckFrame, errFrame, okFrame } from './encode.ts'
@@ -13,6 +13,8 @@ import { GroupSubscription } from './group-subscription.ts'
 import { parseClientFrame, type CommitFrame, type PubFrame, type SubFrame, type UnsubFrame } from './protocol.ts'
 import { CloseCode, type FanoutSocket } from './socket.ts'
 import { WsSubscription } from './ws-subscription.ts'
+import type { StartPlan } from './plan.ts'
+import type { SavedSubscription } from './saved.ts'
 import type { PubResult } from './node.ts'
 
 /** Without a drain event from the runtime, paused catch-up looks at the buffer this often. */
@@ -138,12 +140,45 @@ export class WsSession {
     }
     const plan = await this.hub.node.plan(f.topic, f.partitions, f.from ?? 'latest')
     if (this.closed) return
+    const store = this.hub.sessionStore
+    if (store) {
+      const topicId = this.hub.broker.describeTopic(f.topic).topicId
+      store.check([...this.positions(), { id: f.id, topic: f.topic, topicId, cursors: plan.starts.map((s) => ({ partition: s.partition.index, next: s.next, live: false })) }])
+    }
     const sub = new WsSubscription(this, f.id, plan)
     this.subs.set(f.id, sub)
     const offsets: Record<string, number> = {}
     for (const s of plan.starts) offsets[String(s.partition.index)] = s.next
     this.send(okFrame(f.id, offsets))
     sub.start()
+    this.positionsChanged()
+  }
+
+  /**
+   * Carries on a subscription this socket had before the node was restarted with its sockets
+   * (a Durable Object waking from hibernation), from a plan made synchronously (saved.ts): no
+   * `ok`, the client already has it. Cursors at the head are live when this returns.
+   */
+  restore(id: string, plan: StartPlan): void {
+    assert(!this.closed && !this.subs.has(id), `subscription '${id}' is restored once, on an open socket`)
+    const sub = new WsSubscription(this, id, plan)
+    this.subs.set(id, sub)
+    sub.start()
+  }
+
+  /** Every subscription's position, as a SessionStore keeps it. */
+  positions(): SavedSubscription[] {
+    const out: SavedSubscription[] = []
+    for (const sub of this.subs.values()) {
+      out.push(sub instanceof GroupSubscription ? { id: sub.id, topic: sub.spec.topic, group: sub.group } : sub.saved())
+    }
+    return out
+  }
+
+  /** A subscription started, moved, or ended: the runtime's store (if any) keeps the positions. */
+  positionsChanged(): void {
+    if (this.closed) return
+    this.hub.sessionStore?.save(this.socket, this.positions())
   }
 
   /**
@@ -155,6 +190,7 @@ export class WsSession {
     if (this.access) requireGroup(this.access.principal, group)
     if (this.groupSubs.has(group)) fail('INVALID_REQUEST', `this socket is already a member of group '${group}' (subscription '${this.groupSubs.get(group)!.id}')`)
     this.hub.broker.describeTopic(f.topic) // an unknown topic is refused now, not after the join
+    this.hub.sessionStore?.check([...this.positions(), { id: f.id, topic: f.topic, group }])
     const bounds = this.hub.broker.groups.options
     const clamp = (ms: number, max: number) => Math.min(max, Math.max(bounds.minSessionTimeoutMs, ms))
     const sub = new GroupSubscription(this, {
@@ -168,6 +204,7 @@ export class WsSession {
     })
     this.subs.set(f.id, sub)
     this.groupSubs.set(group, sub)
+    this.positionsChanged()
     try {
       await sub.start()
     } catch (err) {
@@ -181,6 +218,7 @@ export class WsSession {
     if (this.subs.get(sub.id) === sub) this.subs.delete(sub.id)
     if (sub instanceof GroupSubscription && this.groupSubs.get(sub.group) === sub) this.groupSubs.delete(sub.group)
     sub.stop()
+    this.positionsChanged()
   }
 
   private unsubscribe(f: UnsubFrame): void {

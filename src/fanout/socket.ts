@@ -41,5 +41,7 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   MESSAGE_TOO_BIG: 1009,
   INTERNAL_ERROR: 1011,
+  /** A node restarted with this socket connected and could not carry on its subscriptions (hub.reopenSession). */
+  SERVICE_RESTART: 1012,
   SLOW_CONSUMER: 4001,
 } as const

@@ -7,7 +7,7 @@
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import { compactLog, dirtyRatio, type CompactionStats } from './compaction.ts'
 import type { PartitionLog } from './partition-log.ts'
-import { retentionStep } from './retention.ts'
+import { retentionDueAt, retentionStep } from './retention.ts'
 
 export interface CleanerPolicy {
   /** cleanup.policy contains `delete` / `compact`. */
@@ -98,6 +98,32 @@ export class LogCleaner {
       this.timer = undefined
       void this.runOnce().finally(() => this.schedule())
     }, this.options.intervalMs)
+  }
+
+  /**
+   * When a run next has work (epoch ms, at the earliest `now`), or undefined when none is due
+   * until something is appended or a config changes. For a host that schedules runs itself
+   * (a Durable Object's alarm) instead of `start()`'s timer, which an evicted object loses.
+   */
+  nextDue(only: (t: CleanerTarget) => boolean = () => true): number | undefined {
+    const now = this.runtime.clock.now()
+    let due: number | undefined
+    const consider = (at: number | undefined) => {
+      if (at === undefined) return
+      const when = Math.max(now, at)
+      if (due === undefined || when < due) due = when
+    }
+    for (const t of this.targets()) {
+      if (t.log.closed || !only(t)) continue
+      const policy = t.policy()
+      if (policy.delete) consider(retentionDueAt(t.log, t.highWatermark(), policy, now))
+      if (policy.compact) {
+        const ratio = dirtyRatio(t.log)
+        if (ratio > 0 && ratio >= policy.minCleanableDirtyRatio) consider(now)
+        if (t.log.tombstoneDue >= 0) consider(t.log.tombstoneDue)
+      }
+    }
+    return due
   }
 
   private yieldNow = (): Promise<void> => new Promise((resolve) => this.runtime.timers.defer(resolve))

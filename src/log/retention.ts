@@ -52,3 +52,16 @@ export function retentionStep(log: PartitionLog, highWatermark: number, policy: 
   const deleted = log.advanceLogStart(newStart)
   return { batches: deleted.batches, bytes: deleted.bytes, bytesByTime, more: count === maxBatches }
 }
+
+/**
+ * When retention next has something to delete in this log (epoch ms; `now` or earlier: already),
+ * or undefined while nothing will be due until more is appended. Only the oldest batch
+ * matters: deletion goes in order from the start of the log.
+ */
+export function retentionDueAt(log: PartitionLog, highWatermark: number, policy: RetentionPolicy, now: number): number | undefined {
+  const first = log.batchIndex(log.logStartOffset, 1)[0]
+  if (!first || first.lastOffset >= highWatermark) return undefined
+  if (policy.retentionBytes >= 0 && log.sizeBytes - first.sizeBytes >= policy.retentionBytes) return now
+  // retentionStep deletes a batch once maxTimestamp < now - retention.ms.
+  return policy.retentionMs >= 0 ? first.maxTimestamp + policy.retentionMs + 1 : undefined
+}

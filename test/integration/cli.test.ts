@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { ROOT, removeDir, startServer, type TestServer } from '../helpers/server.ts'
+import { waitUntil } from '../helpers/wait.ts'
 
 interface Run {
   code: number | null
@@ -258,7 +259,9 @@ describe('edgelog produce and consume', () => {
     const run = await edgelog(['consume', 'cli-follow', '--follow', '--from', 'latest', '--format', 'value'], {
       whileRunning: async (child) => {
         child.stdout!.on('data', (chunk) => (printed += chunk))
-        await new Promise((resolve) => setTimeout(resolve, 700)) // let it reach its long polls
+        // `latest` is where each partition's first fetch finds the log: produce only once both
+        // partitions' fetches are held by the server (a fixed sleep lost that race under load).
+        await waitUntil('both partitions long-poll', async () => (await longPolls()) >= 2, 15_000)
         assertExit(await edgelog(['produce', 'cli-follow', '--key', 'k'], { stdin: 'new-1\nnew-2\n' }), 0)
         const deadline = Date.now() + 10_000
         while (!printed.includes('new-2') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
@@ -295,6 +298,11 @@ describe('edgelog produce and consume', () => {
     assert.deepEqual(records.map((record) => record.value), [1, 2])
   })
 })
+
+async function longPolls(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text()
+  return Number(/^edgelog_long_polls (\d+)$/m.exec(text)?.[1] ?? 0)
+}
 
 describe('edgelog groups', () => {
   test('list, describe, reset (dry run, offset, timestamp, topic:partitions) and delete', slow, async () => {

@@ -182,6 +182,36 @@ describe('retention in the broker', () => {
     })
   })
 
+  test('a host that runs the cleaner itself (a Durable Object alarm) learns when it is due and when that may have changed', async () => {
+    const told: Array<[string, number | undefined]> = []
+    await withBroker(
+      async (broker, rt) => {
+        broker.createTopic({ name: 'kept', partitions: 1, config: { 'retention.ms': '-1' } })
+        broker.createTopic({ name: 'expiring', partitions: 2, config: { 'retention.ms': 60_000 } })
+        assert.equal(broker.cleanerDueAt(), undefined, 'empty logs: nothing will be due')
+        await broker.produce('kept', [rec('k', T0)], '1')
+        assert.equal(broker.cleanerDueAt(), undefined, 'retention.ms=-1: never due')
+        await broker.produce('expiring', [rec('a', T0 - 10_000), rec('b', T0 - 5_000)], '1')
+        assert.deepEqual(told, [['kept', 0], ['expiring', 0]], 'each commit is reported with its partition')
+        // The batch goes once its newest record (T0 - 5 s) is more than a minute old.
+        assert.equal(broker.cleanerDueAt(), T0 - 5_000 + 60_000 + 1)
+        assert.equal(broker.cleanerDueAt('expiring', 1), undefined, 'partition 1 is empty')
+        assert.equal(broker.cleanerDueAt('kept'), undefined)
+        rt.advance(30_000)
+        await broker.runCleaner()
+        assert.equal(broker.describeTopic('expiring').partitions[0]!.logStartOffset, 0, 'not due yet')
+        broker.alterTopicConfig('expiring', { 'retention.ms': 1_000 }, [])
+        assert.deepEqual(told.at(-1), ['expiring', undefined], 'a config change is reported for the whole topic')
+        assert.equal(broker.cleanerDueAt(), rt.clock.now(), 'due already: never earlier than now')
+        await broker.runCleaner()
+        assert.equal(broker.describeTopic('expiring').partitions[0]!.logStartOffset, 2)
+        assert.equal(broker.cleanerDueAt(), undefined, 'nothing left to clean')
+        assert.match(broker.metrics.render(), /edgelog_cleaner_runs_total 2\n/, 'no run of its own: only the two asked for')
+      },
+      { cleanerIntervalMs: 0, onCleanerWork: (topic: string, partition?: number) => void told.push([topic, partition]) },
+    )
+  })
+
   test('a config change is live at the next run: lowering retention.bytes deletes at once', async () => {
     await withBroker(async (broker) => {
       broker.createTopic({ name: 'metrics', partitions: 1 })
