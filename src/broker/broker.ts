@@ -336,6 +336,18 @@ export class Broker {
   }
 
   /** Topic records this node holds (cluster mode compares them with the metadata store). */
+  /** Partition logs whose recovery at open removed a torn or corrupt tail (or stale epochs/producer state). */
+  recoveredLogs(): Array<{ topic: string; partition: number; truncatedFrom: number | undefined; batches: number }> {
+    const out = []
+    for (const t of this.topics.values()) {
+      for (const p of t.partitions) {
+        const r = p.log.recovered
+        if (r.batches > 0 || r.inconsistencies > 0) out.push({ topic: t.record.name, partition: p.index, truncatedFrom: r.truncatedFrom, batches: r.batches })
+      }
+    }
+    return out
+  }
+
   topicRecords(): TopicRecord[] {
     return [...this.topics.values()].map((t) => t.record)
   }
@@ -612,7 +624,16 @@ export class Broker {
     let nextOffset = req.offset
     let bytesRead = 0
     let recordBytes = 0
-    fetching: for (const batch of p.log.read(req.offset, hw, req.maxBytes)) {
+    let stored
+    try {
+      stored = p.log.read(req.offset, hw, req.maxBytes)
+    } catch (err) {
+      // In a cluster the replica that found a corrupt batch has stepped down already: the
+      // consumer is told to find the new leader (retriable), never given the bytes.
+      if (err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') p.role?.checkLeader()
+      throw err
+    }
+    fetching: for (const batch of stored) {
       bytesRead += batch.data.byteLength
       for (const r of await this.decode(topic, batch.data)) {
         if (r.offset < req.offset || r.offset >= hw) continue

@@ -62,6 +62,8 @@ export interface ReplicaRole {
   /** The high watermark to write with the next append, so a restart knows what was committed. */
   readonly highWatermarkCheckpoint: number
   describe(): { leader: number; leaderEpoch: number; replicas: number[]; isr: number[] }
+  /** The disk refused an append (KAFKA_STORAGE_ERROR): a replicated leader steps down. */
+  onStorageError(): void
 }
 
 export class Partition {
@@ -177,6 +179,8 @@ export class Partition {
       this.runtime.clock.now(),
       this.role?.highWatermarkCheckpoint,
     )
+    const first = results[0]
+    if (first && !first.ok && first.error.code === 'KAFKA_STORAGE_ERROR') this.role?.onStorageError()
     let records = 0
     let bytes = 0
     for (let i = 0; i < queued.length; i++) {

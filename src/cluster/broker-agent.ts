@@ -6,7 +6,7 @@
 import type { Runtime, TimerHandle } from '../core/clock.ts'
 import type { ClusterAccess } from '../replication/cluster-access.ts'
 import type { Compare, MetaStore } from './meta-store.ts'
-import { brokerKey, parseJson, parseSnapshot, partitionKey, BrokerRegistrationSchema, ROOT, type BrokerRegistration, type ClusterSnapshot, type PartitionState, type Versioned } from './state.ts'
+import { brokerKey, parseJson, parseSnapshot, partitionKey, BrokerRegistrationSchema, PartitionStateSchema, PARTITIONS, ROOT, type BrokerRegistration, type ClusterSnapshot, type PartitionState, type Versioned } from './state.ts'
 
 export interface ClusterConfig {
   /** The broker's lease: it is declared dead this long after its last keepalive. */
@@ -121,11 +121,42 @@ export class BrokerAgent implements ClusterAccess {
 
   // ---- lease ----
 
+  /** Told when the first registration finds the cluster already saw this incarnation (persist it). */
+  onIncarnationRaised: ((incarnation: number) => void) | undefined
+  private registeredOnce = false
+
+  /**
+   * The highest incarnation of this broker the partition states remember (ISR, ELR, leader). A
+   * boot at or below it runs on an old copy of its data directory (F18): it must not pass for
+   * the in-sync replica that incarnation was. (A live registration of a newer incarnation is
+   * refused below instead: that is the node id used twice.)
+   */
+  private async highestIncarnationSeen(): Promise<number> {
+    let seen = 0
+    const { kvs } = await this.store.range(PARTITIONS)
+    for (const kv of kvs) {
+      const s = parseJson(PartitionStateSchema, kv.value)
+      if (!s) continue
+      if (s.leader === this.nodeId) seen = Math.max(seen, s.leaderIncarnation)
+      for (const r of [...s.isr, ...s.elr]) if (r.id === this.nodeId) seen = Math.max(seen, r.incarnation)
+    }
+    return seen
+  }
+
   private async register(): Promise<boolean> {
     if (this.registering) return false
     this.registering = true
     try {
       const key = brokerKey(this.nodeId)
+      if (!this.registeredOnce) {
+        const seen = await this.highestIncarnationSeen()
+        if (seen >= this.incarnation) {
+          this.log(`broker ${this.nodeId}: the cluster saw incarnation ${seen}, this boot has ${this.incarnation}: the data directory is an old copy; starting unclean as incarnation ${seen + 1}`)
+          this.registrationValue.incarnation = seen + 1
+          this.registrationValue.unclean = true
+          this.onIncarnationRaised?.(seen + 1)
+        }
+      }
       const existing = await this.store.get(key)
       if (existing) {
         const other = parseJson(BrokerRegistrationSchema, existing.value)
@@ -145,6 +176,7 @@ export class BrokerAgent implements ClusterAccess {
         return false
       }
       this.lease = lease
+      this.registeredOnce = true
       this.leaseValidUntil = sentAt + this.config.leaseTtlSeconds * 1000 * (1 - LEASE_SAFETY)
       this.log(`broker ${this.nodeId} (incarnation ${this.incarnation}${this.registrationValue.unclean ? ', unclean start' : ''}) registered with lease ${lease}`)
       return true

@@ -39,6 +39,15 @@ export class NodeState {
     return new NodeState(storage, db, boot)
   }
 
+  /**
+   * The cluster already saw this broker in an incarnation at or past this boot's (the data
+   * directory is an old copy, F18): this boot takes the next unseen one, durably.
+   */
+  raiseIncarnation(incarnation: number): void {
+    this.db.prepare('INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('incarnation', incarnation)
+    this.storage.sync(this.db)
+  }
+
   /** After every log is flushed and synced: the next boot may trust what is on disk. */
   markCleanShutdown(): void {
     this.db.prepare('INSERT INTO node_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('clean_shutdown', 1)

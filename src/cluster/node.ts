@@ -125,6 +125,14 @@ export class ClusterNode {
         },
       },
     })
+    agent.onIncarnationRaised = (incarnation) => nodeState.raiseIncarnation(incarnation)
+    // A log whose recovery removed a torn or corrupt tail lost records it may have acknowledged
+    // or counted as in sync: this boot is unclean (R5) whatever the shutdown marker says.
+    const recovered = broker.recoveredLogs()
+    if (recovered.length > 0) {
+      agent.registrationValue.unclean = true
+      for (const r of recovered) log(`${r.topic}-${r.partition}: log recovery removed ${r.batches} batches from offset ${r.truncatedFrom ?? '-'}; registering as an unclean start`)
+    }
     // The manager needs the broker's metrics registry, so the partitions Broker.open found in
     // meta.db get their roles right after it (synchronously: nothing is served in between).
     const transport = typeof opts.transport === 'function' ? opts.transport(agent) : opts.transport

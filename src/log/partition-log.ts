@@ -33,6 +33,9 @@ export type AppendResult =
   | { ok: true; baseOffset: number; lastOffset: number; duplicate: boolean }
   | { ok: false; error: EdgelogError }
 
+/** Log recovery at open checks at most this many of the newest batches (plus none below the high watermark checkpoint). */
+export const RECOVERY_BATCHES = 1000
+
 const STATE_LOG_START = 'log_start_offset'
 const STATE_HIGH_WATERMARK = 'high_watermark'
 const STATE_CLEANER_CHECKPOINT = 'cleaner_checkpoint'
@@ -71,7 +74,8 @@ export class PartitionLog {
       batchAt: db.prepare('SELECT last_offset, size_bytes FROM batches WHERE base_offset = ?'),
       updateBatch: db.prepare('UPDATE batches SET data = ?, size_bytes = ?, max_timestamp = ? WHERE base_offset = ?'),
       deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
-      readFrom: db.prepare('SELECT base_offset, last_offset, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      readFrom: db.prepare('SELECT base_offset, last_offset, leader_epoch, data FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT ?'),
+      recoveryStart: db.prepare('SELECT base_offset FROM batches ORDER BY base_offset DESC LIMIT 1 OFFSET ?'),
       deleteBatchesFrom: db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
       deleteEpochsFrom: db.prepare('DELETE FROM leader_epochs WHERE start_offset >= ?'),
       firstEndingAtOrAfter: db.prepare('SELECT base_offset FROM batches WHERE last_offset >= ? ORDER BY base_offset LIMIT 1'),
@@ -79,7 +83,7 @@ export class PartitionLog {
       latestOfProducer: db.prepare('SELECT data FROM batches WHERE producer_id = ? ORDER BY base_offset DESC LIMIT ?'),
       deleteProducer: db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
       byTimestamp: db.prepare(
-        'SELECT base_offset, last_offset, data FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
+        'SELECT base_offset, last_offset, leader_epoch, data FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
       ),
     }
     const start = db.prepare('SELECT value FROM partition_state WHERE key = ?').get(STATE_LOG_START)
@@ -108,8 +112,91 @@ export class PartitionLog {
     )
   }
 
+  /**
+   * Opens a log and recovers its tail (Kafka's log recovery): the newest batches are checked and
+   * a torn or corrupt tail (every batch from the first bad one on) is truncated, with the epochs
+   * and producer state that referred to what is gone. `recovered` says what recovery removed. A
+   * bad batch with whole ones after it is a flipped bit, not a torn write: it is left, and
+   * marked (corruptAt).
+   */
   static open(db: SqlDriver): PartitionLog {
-    return new PartitionLog(db)
+    const log = new PartitionLog(db)
+    log.recover()
+    return log
+  }
+
+  /** What recovery at open removed: batches truncated from a torn or corrupt tail, and stale epochs/producer entries. */
+  recovered: { truncatedFrom: number | undefined; batches: number; inconsistencies: number } = { truncatedFrom: undefined, batches: 0, inconsistencies: 0 }
+
+  /**
+   * The lowest base offset of a stored batch found corrupt since the log opened (by a read or
+   * the scrubber); cleared when truncation removes it. A replica that finds one must not serve
+   * or lead until it has truncated there and fetched the rest again (src/replication/replica.ts).
+   */
+  get corruptAt(): number | undefined {
+    return this._corruptAt
+  }
+  private _corruptAt: number | undefined
+  /** Told once per corrupt batch found (replication fences the replica). */
+  onCorrupt: ((baseOffset: number) => void) | undefined
+
+  private recover(): void {
+    const last = this.sql.lastBatch.get()
+    if (last) {
+      // The newest batches (at most RECOVERY_BATCHES of them) and everything above the last
+      // known high watermark: a torn write can only be in what was written last.
+      const deepest = this.sql.recoveryStart.get(RECOVERY_BATCHES - 1)
+      const from = Math.max(Math.min(this._highWatermarkCheckpoint, Number(last.base_offset)), deepest ? Number(deepest.base_offset) : 0)
+      let cursor = this.firstBaseFor(from)
+      let bad: number | undefined
+      let wholeAfterBad = false
+      scan: for (;;) {
+        const rows = this.sql.readFrom.all(cursor, 64)
+        if (rows.length === 0) break
+        for (const row of rows) {
+          const problem = storedBatchProblem(row) !== undefined
+          if (problem && bad === undefined) bad = Number(row.base_offset)
+          if (!problem && bad !== undefined) {
+            wholeAfterBad = true
+            break scan
+          }
+          cursor = Number(row.last_offset) + 1
+        }
+      }
+      if (bad !== undefined && wholeAfterBad) {
+        // Whole batches after a bad one: not a torn write but a flipped bit. Nothing is cut
+        // (on one node the records after it stay readable); the replica repairs it
+        // (src/replication/replica.ts), a single node answers CORRUPT_MESSAGE for it.
+        this._corruptAt = bad
+      } else if (bad !== undefined) {
+        const before = this._logEndOffset
+        const n = Number(this.db.prepare('SELECT COUNT(*) AS n FROM batches WHERE base_offset >= ?').get(bad)!.n)
+        this.truncateTo(bad)
+        this.recovered = { truncatedFrom: bad, batches: n, inconsistencies: 0 }
+        assert(this._logEndOffset <= before, 'recovery only shortens the log')
+      }
+    }
+    // Rows missing at the tail (a truncated file): epochs that start past the log end and
+    // producer state pointing at batches that are gone would make this replica claim records it
+    // does not have.
+    const end = this._logEndOffset
+    let inconsistencies = 0
+    if ((this.epochs.latest?.startOffset ?? -1) > end) {
+      this.db.transaction(() => this.sql.deleteEpochsFrom.run(end + 1))
+      this.epochs.truncateFromEnd(end + 1)
+      inconsistencies++
+    }
+    for (const entry of this.producers.entries()) {
+      if (!entry.recent.some((b) => b.baseOffset >= end)) continue
+      const rebuilt = this.producerFromLog(entry.producerId)
+      this.db.transaction(() => {
+        if (rebuilt) this.sql.upsertProducer.run(rebuilt.producerId, rebuilt.producerEpoch, rebuilt.lastSequence, JSON.stringify(rebuilt.recent), rebuilt.lastTimestamp)
+        else this.sql.deleteProducer.run(entry.producerId)
+      })
+      this.producers.replace(entry.producerId, rebuilt)
+      inconsistencies++
+    }
+    if (inconsistencies > 0) this.recovered = { ...this.recovered, inconsistencies }
   }
 
   get logStartOffset(): number {
@@ -204,7 +291,8 @@ export class PartitionLog {
   /**
    * Batches holding offsets in [from, upTo), at most maxBytes of them but always at least one
    * batch when one exists (a batch larger than maxBytes must never stall a consumer).
-   * Every batch's CRC is checked: a corrupt batch is an error, never data.
+   * Every batch's CRC is checked: a corrupt batch is an error, never data (the batches before
+   * it are returned; a read that starts at it throws CORRUPT_MESSAGE).
    */
   read(from: number, upTo: number, maxBytes: number): StoredBatch[] {
     if (from >= upTo || from >= this._logEndOffset) return []
@@ -219,8 +307,15 @@ export class PartitionLog {
       const rows = this.sql.readFrom.all(cursor, 64)
       if (rows.length === 0) return out
       for (const row of rows) {
-        const batch = this.toBatch(row)
-        if (batch.baseOffset >= upTo) return out
+        if (Number(row.base_offset) >= upTo) return out
+        let batch
+        try {
+          batch = this.toBatch(row)
+        } catch (err) {
+          // The whole batches before a corrupt one are served; the read that starts at it fails.
+          if (out.length > 0 && err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') return out
+          throw err
+        }
         if (out.length > 0 && bytes + batch.data.byteLength > maxBytes) return out
         out.push(batch)
         bytes += batch.data.byteLength
@@ -271,14 +366,35 @@ export class PartitionLog {
   private toBatch(row: SqlRow): StoredBatch {
     const data = row.data as Uint8Array
     const baseOffset = Number(row.base_offset)
-    if (!verifyBatchCrc(data)) {
-      throw new EdgelogError('CORRUPT_MESSAGE', `the batch at offset ${baseOffset} failed its CRC check`)
-    }
-    const header = readBatchHeader(data)
-    if (header.baseOffset !== baseOffset || header.baseOffset + header.lastOffsetDelta !== Number(row.last_offset)) {
-      throw new EdgelogError('CORRUPT_MESSAGE', `the batch at offset ${baseOffset} does not match its index`)
+    const problem = storedBatchProblem(row)
+    if (problem !== undefined) {
+      this.markCorrupt(baseOffset)
+      throw new EdgelogError('CORRUPT_MESSAGE', `the batch at offset ${baseOffset} ${problem}`)
     }
     return { baseOffset, lastOffset: Number(row.last_offset), data }
+  }
+
+  private markCorrupt(baseOffset: number): void {
+    if (this._corruptAt !== undefined && this._corruptAt <= baseOffset) return
+    this._corruptAt = baseOffset
+    this.onCorrupt?.(baseOffset)
+  }
+
+  /**
+   * Checks up to `maxBatches` stored batches from `from` (a background scrub: a bit flip in a
+   * batch nobody reads is found before this replica can be elected with it). Returns where the
+   * next pass continues (the log start again once it reached the end).
+   */
+  scrub(from: number, maxBatches: number): number {
+    if (this._closed) return from
+    const rows = this.sql.readFrom.all(this.firstBaseFor(Math.max(from, this._logStartOffset)), maxBatches)
+    for (const row of rows) {
+      if (storedBatchProblem(row) !== undefined) {
+        this.markCorrupt(Number(row.base_offset))
+        return this._logStartOffset
+      }
+    }
+    return rows.length < maxBatches ? this._logStartOffset : Number(rows.at(-1)!.last_offset) + 1
   }
 
   /**
@@ -482,6 +598,7 @@ export class PartitionLog {
     })
     for (const [id, entry] of rebuilt) this.producers.replace(id, entry)
     this.epochs.truncateFromEnd(end)
+    if (this._corruptAt !== undefined && this._corruptAt >= end) this._corruptAt = undefined
     this._logEndOffset = end
     if (end < this._logStartOffset) this._logStartOffset = end
     this._highWatermarkCheckpoint = Math.min(this._highWatermarkCheckpoint, end)
@@ -504,6 +621,7 @@ export class PartitionLog {
     })
     this.producers.clear()
     this.epochs.truncateFromEnd(0)
+    this._corruptAt = undefined
     this._logStartOffset = offset
     this._logEndOffset = offset
     this._highWatermarkCheckpoint = offset
@@ -533,4 +651,23 @@ export class PartitionLog {
     this._closed = true
     this.db.close()
   }
+}
+
+/**
+ * Why a stored batch row cannot be served, or undefined when it is whole: the CRC (which covers
+ * the records and most of the header) and the header fields it does not cover — length, magic,
+ * base offset and leader epoch — against the row's index columns.
+ */
+export function storedBatchProblem(row: SqlRow): string | undefined {
+  const data = row.data as Uint8Array
+  try {
+    if (!(data instanceof Uint8Array) || !verifyBatchCrc(data)) return 'failed its CRC check'
+    const header = readBatchHeader(data)
+    if (new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(8) !== data.byteLength - 12) return 'has a wrong length'
+    if (header.baseOffset !== Number(row.base_offset) || header.baseOffset + header.lastOffsetDelta !== Number(row.last_offset)) return 'does not match its index'
+    if (row.leader_epoch !== undefined && header.partitionLeaderEpoch !== Number(row.leader_epoch)) return 'has a leader epoch its index does not'
+  } catch {
+    return 'is torn or unreadable'
+  }
+  return undefined
 }

@@ -31,6 +31,11 @@ export class ProducerStateManager {
     for (const e of entries) this.committed.set(e.producerId, e)
   }
 
+  /** Every committed entry (a snapshot: safe to replace entries while iterating it). */
+  entries(): ProducerEntry[] {
+    return [...this.committed.values()]
+  }
+
   get(producerId: number): ProducerEntry | undefined {
     return this.staged.get(producerId) ?? this.committed.get(producerId)
   }

@@ -13,6 +13,10 @@ export interface ReplicationConfig {
   replicaFetchBackoffMs: number
   /** A replica request without an answer for this long has failed (replica.socket.timeout.ms). */
   replicaRequestTimeoutMs: number
+  /** How often the background scrub checks stored batches' CRCs (0: never). */
+  logScrubIntervalMs: number
+  /** Batches per replica checked by one scrub pass. */
+  logScrubBatches: number
 }
 
 export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = {
@@ -22,4 +26,6 @@ export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = {
   replicaFetchWaitMaxMs: 500,
   replicaFetchBackoffMs: 200,
   replicaRequestTimeoutMs: 10_000,
+  logScrubIntervalMs: 5_000,
+  logScrubBatches: 16,
 }

@@ -41,6 +41,13 @@ export class PartitionFollower {
     let truncated = false
     while (!this.stopped) {
       try {
+        // A corrupt batch (found by a read or the scrub; the replica left the ISR first): it and
+        // everything after it go, and are fetched again from the leader.
+        const corruptAt = this.partition.log.corruptAt
+        if (corruptAt !== undefined) {
+          this.truncateTo(corruptAt)
+          truncated = false
+        }
         if (!truncated) {
           truncated = await this.truncate()
           if (!truncated && !this.stopped) await this.sleep()
@@ -123,6 +130,7 @@ export class PartitionFollower {
       maxBytes: cfg.replicaFetchMaxBytes,
       maxWaitMs: this.waitMs(),
       ...(this.observer ? { observer: true as const } : {}),
+      stateRevision: this.replica.stateRevision,
     })
     if (this.stopped || log.logEndOffset !== fetchOffset) return 'ok'
     if (resp.error === 'OFFSET_OUT_OF_RANGE' && fetchOffset < resp.logStartOffset) {
@@ -181,7 +189,8 @@ export class PartitionFollower {
 
   private onError(code: string): void {
     // Our metadata may be behind the leader's: fetch it before trying again.
-    if (code === 'FENCED_LEADER_EPOCH' || code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    // A leader that answered CORRUPT_MESSAGE has stepped down: the next one is in the metadata.
+    if (code === 'FENCED_LEADER_EPOCH' || code === 'NOT_LEADER_OR_FOLLOWER' || code === 'UNKNOWN_TOPIC_OR_PARTITION' || code === 'CORRUPT_MESSAGE') {
       this.replica.cluster.requestRefresh()
     }
   }

@@ -152,21 +152,30 @@ export class PartitionLeader {
     }
     if (req.fetchOffset < log.logStartOffset) return { ...header(), error: 'OFFSET_OUT_OF_RANGE', batches: [] }
     let batches = this.readCommitted(req)
+    if (batches === undefined) return { ...header(), error: 'CORRUPT_MESSAGE', batches: [] }
     if (batches.length === 0 && req.maxWaitMs > 0) {
       // A new leader's high watermark may start below what the observer has: it waits the same way.
       await this.partition.waitFor(req.fetchOffset, req.maxWaitMs)
       if (!this.active) return { ...header(), error: 'NOT_LEADER_OR_FOLLOWER', batches: [] }
       batches = this.readCommitted(req)
+      if (batches === undefined) return { ...header(), error: 'CORRUPT_MESSAGE', batches: [] }
     }
     return { ...header(), batches }
   }
 
-  private readCommitted(req: ReplicaFetchRequest): Uint8Array[] {
+  private readCommitted(req: ReplicaFetchRequest): Uint8Array[] | undefined {
     const hw = this.partition.highWatermark
     const log = this.partition.log
     // An observer may start inside a batch (a subscription from an offset, a timestamp): it gets
     // the batch holding its fetch offset whole and starts its copy at the batch's base.
-    const stored = log.read(req.fetchOffset, hw, req.maxBytes)
+    let stored
+    try {
+      stored = log.read(req.fetchOffset, hw, req.maxBytes)
+    } catch (err) {
+      // As for a follower (read()): a corrupt batch is never sent; the observer asks again.
+      if (err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') return undefined
+      throw err
+    }
     // The high watermark is a follower's log end, so a batch boundary; a straddling batch waits anyway.
     const committed = stored.filter((b) => b.lastOffset < hw)
     return committed.map((b) => b.data)
@@ -174,7 +183,15 @@ export class PartitionLeader {
 
   private read(req: ReplicaFetchRequest): Uint8Array[] | undefined {
     const log = this.partition.log
-    const stored = log.read(req.fetchOffset, log.logEndOffset, req.maxBytes)
+    let stored
+    try {
+      stored = log.read(req.fetchOffset, log.logEndOffset, req.maxBytes)
+    } catch (err) {
+      // A corrupt batch is never sent: this leader steps down (replica.ts) and the follower
+      // asks again, of the next leader.
+      if (err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') return undefined
+      throw err
+    }
     // A valid fetch offset is a batch boundary here: the common prefix holds the same batches
     // (the next batch may start later, where compaction removed whole batches).
     if (stored.length > 0 && stored[0]!.baseOffset < req.fetchOffset) return undefined
@@ -201,7 +218,10 @@ export class PartitionLeader {
     f.lastFetchLeaderLeo = leaderLeo
     f.lastFetchMono = now
     f.leo = req.fetchOffset
-    this.maybeExpandIsr(req.replicaId, f)
+    // A fetch sent before the follower saw the state this leader acts on may describe a log the
+    // follower has truncated since (a corrupt batch): it moves the high watermark of nothing
+    // and adds nobody to the ISR.
+    if (req.stateRevision === undefined || req.stateRevision >= this.revision) this.maybeExpandIsr(req.replicaId, f)
     this.maybeAdvanceHighWatermark()
   }
 

@@ -43,6 +43,12 @@ export const ReplicaFetchRequestSchema = z
      * watermark to move rather than for an append (Kafka's consumer fetch, replica id -1).
      */
     observer: z.literal(true).optional(),
+    /**
+     * The revision of the partition state the follower acts on. A leader adds a follower back to
+     * the ISR only from a fetch sent with a state at least as new as its own: a fetch delayed
+     * from before the follower left the ISR (to truncate a corrupt batch) cannot re-add it.
+     */
+    stateRevision: nonNegative.optional(),
   })
   .strict()
 export type ReplicaFetchRequest = z.infer<typeof ReplicaFetchRequestSchema>

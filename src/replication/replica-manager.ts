@@ -6,7 +6,7 @@ import type { TopicRecord } from '../broker/metadata.ts'
 import type { Partition } from '../broker/partition.ts'
 import type { ClusterSnapshot } from '../cluster/state.ts'
 import { isInternalTopic } from '../groups/offsets-topic.ts'
-import type { Runtime } from '../core/clock.ts'
+import type { Runtime, TimerHandle } from '../core/clock.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { ClusterAccess } from './cluster-access.ts'
 import type { ReplicationConfig } from './config.ts'
@@ -20,6 +20,7 @@ export class ReplicaManager {
   private broker: Broker | undefined
   private readonly events: ReplicaEvents
   private closed = false
+  private scrubTimer: TimerHandle | undefined
 
   constructor(
     private readonly runtime: Runtime,
@@ -34,6 +35,7 @@ export class ReplicaManager {
     const isrExpands = metrics.counter('edgelog_isr_expands_total', 'ISR expansions by leaders on this broker, per topic')
     const truncations = metrics.counter('edgelog_replica_truncations_total', 'Divergent suffixes removed by epoch, per topic')
     const replicated = metrics.counter('edgelog_replicated_records_total', 'Records appended as a follower, per topic')
+    const corrupt = metrics.counter('edgelog_corrupt_batches_total', 'Stored batches found corrupt (CRC or header) by a read or the scrub, per topic')
     metrics.gauge('edgelog_under_replicated_partitions', 'Partitions led here whose ISR is smaller than their replica set', () => [
       [{}, [...this.replicas.values()].filter((r) => r.underReplicated).length],
     ])
@@ -54,7 +56,34 @@ export class ReplicaManager {
         listener?.followerAppend?.(r, records, bytes)
       },
       roleChange: (r, role, epoch) => listener?.roleChange?.(r, role, epoch),
+      corrupt: (r, baseOffset) => {
+        corrupt.inc({ topic: r.topic })
+        listener?.corrupt?.(r, baseOffset)
+      },
     }
+    this.scheduleScrub()
+  }
+
+  /**
+   * The background scrub: every logScrubIntervalMs, up to logScrubBatches batches of every
+   * replica are checked, so a bit flip in a batch nobody reads is found (and repaired) before
+   * this replica could be elected with it.
+   */
+  private scheduleScrub(): void {
+    if (this.closed || this.config.logScrubIntervalMs <= 0) return
+    this.scrubTimer = this.runtime.timers.setTimeout(() => {
+      this.scrubTimer = undefined
+      for (const r of this.replicas.values()) {
+        if (this.closed) return
+        if (r.corrupt || r.partition.log.closed) continue
+        try {
+          r.scrubCursor = r.partition.log.scrub(r.scrubCursor, this.config.logScrubBatches)
+        } catch {
+          // A database that cannot be read right now: the next pass tries again.
+        }
+      }
+      this.scheduleScrub()
+    }, this.config.logScrubIntervalMs)
   }
 
   /** The broker's onPartitionOpen hook: every partition gets a replica role before it serves. */
@@ -122,6 +151,7 @@ export class ReplicaManager {
 
   close(): void {
     this.closed = true
+    if (this.scrubTimer) this.runtime.timers.clearTimeout(this.scrubTimer)
     for (const r of this.replicas.values()) r.close()
   }
 }

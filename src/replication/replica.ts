@@ -18,6 +18,8 @@ export interface ReplicaEvents {
   truncate(replica: PartitionReplica, from: number, to: number): void
   followerAppend(replica: PartitionReplica, records: number, bytes: number): void
   roleChange(replica: PartitionReplica, role: 'leader' | 'follower' | 'none', epoch: number): void
+  /** A stored batch of this replica failed its check (F16): it leaves the ISR and repairs. */
+  corrupt(replica: PartitionReplica, baseOffset: number): void
 }
 
 export class PartitionReplica implements ReplicaRole {
@@ -29,6 +31,16 @@ export class PartitionReplica implements ReplicaRole {
   private closed = false
   /** Live subscribers on this broker want the partition although it holds no replica (observe()). */
   private observing = false
+  private fencing = false
+  /** This replica led and its disk refused a write: it leaves the ISR before anything else. */
+  private storageFailed = false
+  /**
+   * A corrupt replica's own CAS succeeded: the store, at that revision, counts it neither in
+   * sync nor eligible. Only then does it truncate (a stale local view of the ISR is not enough).
+   */
+  private fenceConfirmed = false
+  /** Where the background scrub (ReplicaManager) continues in this replica's log. */
+  scrubCursor = 0
 
   constructor(
     readonly partition: Partition,
@@ -41,6 +53,14 @@ export class PartitionReplica implements ReplicaRole {
   ) {
     // Until a leader says more, only what this replica knew was committed is visible.
     partition.resetHighWatermark(partition.log.highWatermarkCheckpoint)
+    partition.log.onCorrupt = (baseOffset) => this.onCorrupt(baseOffset)
+    // Recovery at open found a flipped batch: counted now; the first state read fences this replica.
+    if (partition.log.corruptAt !== undefined) events.corrupt(this, partition.log.corruptAt)
+  }
+
+  /** A stored batch failed its CRC or header check and has not been truncated away yet. */
+  get corrupt(): boolean {
+    return this.partition.log.corruptAt !== undefined
   }
 
   get topic(): string {
@@ -126,14 +146,30 @@ export class PartitionReplica implements ReplicaRole {
 
   /** Applies the partition's state as read from the store at `revision` (older states are ignored). */
   applyState(state: PartitionState, revision: number): void {
-    if (this.closed || revision <= this.revision || state.leaderEpoch < this.epoch) return
+    if (this.closed || state.leaderEpoch < this.epoch) return
+    if (revision <= this.revision) {
+      // A replica that must leave the ISR and whose CAS failed (store unreachable) tries again at every read.
+      if ((this.corrupt || this.storageFailed) && this.state) this.decide(this.state, this.revision)
+      return
+    }
     this.state = state
     this.revision = revision
+    this.decide(state, revision)
+  }
+
+  private decide(state: PartitionState, revision: number): void {
     const me = this.cluster.nodeId
+    const inIsr = state.isr.some((r) => r.id === me)
     if (!state.replicas.includes(me)) {
       if (this.observing && state.leader >= 0) this.becomeObserver(state)
       else this.becomeNone(state.leaderEpoch)
-    } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation) {
+    } else if ((this.corrupt && !this.fenceConfirmed) || (this.storageFailed && inIsr)) {
+      // A replica with a corrupt batch neither leads nor follows until the store no longer
+      // counts it in sync or eligible: only then may it truncate what it holds (F16). A leader
+      // whose disk refused a write leaves the ISR, so that another replica leads (F19).
+      this.becomeNone(state.leaderEpoch)
+      void this.leaveIsr()
+    } else if (state.leader === me && state.leaderIncarnation === this.cluster.incarnation && inIsr && !this.corrupt) {
       if (this.leader && this.leader.epoch === state.leaderEpoch) this.leader.update(state, revision)
       else this.becomeLeader(state, revision)
     } else if (state.leader >= 0 && state.leader !== me) {
@@ -161,11 +197,82 @@ export class PartitionReplica implements ReplicaRole {
     this.events.followerAppend(this, records, bytes)
   }
 
+  /**
+   * Corruption found (a read, the scrub): stop serving at once, then take this replica out of
+   * the ISR and ELR by compare-and-swap, as Kafka's controller does for a replica whose log
+   * directory failed. A leader leaving its own ISR makes the controller elect another.
+   */
+  private onCorrupt(baseOffset: number): void {
+    if (this.closed) return
+    this.cluster.log(`${this.name}: the stored batch at offset ${baseOffset} is corrupt; this replica stops serving and repairs from the leader`)
+    this.events.corrupt(this, baseOffset)
+    this.fenceConfirmed = false
+    this.becomeNone(this.epoch)
+    if (this.state) this.decide(this.state, this.revision)
+  }
+
+  /** The leader's disk refused an append (full, I/O error): it steps down and leaves the ISR (F19). */
+  onStorageError(): void {
+    if (this.closed || !this.leader) return
+    this.cluster.log(`${this.name}: the disk refused an append; this broker stops leading until it can write again`)
+    this.storageFailed = true
+    this.becomeNone(this.epoch)
+    if (this.state) this.decide(this.state, this.revision)
+  }
+
+  /**
+   * Takes this replica out of the ISR by compare-and-swap on the partition's state (and out of
+   * the ELR when it is corrupt). The write happens even when this replica's view says it is out
+   * already: its success proves the view was current. A replica whose disk failed keeps every record it had, so,
+   * as in KIP-966, it is an eligible leader replica when it leaves an ISR below
+   * min.insync.replicas; a corrupt one is eligible for nothing.
+   */
+  private async leaveIsr(): Promise<void> {
+    const s = this.state
+    if (this.fencing || this.closed || !s) return
+    const me = this.cluster.nodeId
+    const isr = s.isr.filter((r) => r.id !== me)
+    let elr = s.elr.filter((r) => r.id !== me)
+    const ref = s.isr.find((r) => r.id === me)
+    if (!this.corrupt && ref && isr.length < this.minInsyncReplicas) elr = [...elr, ref]
+    const next: PartitionState = { ...s, isr, elr }
+    this.fencing = true
+    let revision: number | undefined
+    try {
+      const r = await this.cluster.alterPartition(this.topic, this.index, this.revision, next, [])
+      if (r.ok) revision = r.revision
+    } catch (err) {
+      this.cluster.log(`${this.name}: leaving the ISR failed: ${(err as Error).message}`)
+    } finally {
+      this.fencing = false
+    }
+    if (this.closed) return
+    if (revision !== undefined && revision > this.revision) {
+      this.storageFailed = false
+      if (this.corrupt) this.fenceConfirmed = true
+      this.state = next
+      this.revision = revision
+      this.events.isrChange(this, 'shrink')
+      this.decide(next, revision)
+    } else {
+      this.cluster.requestRefresh()
+    }
+  }
+
   private becomeLeader(state: PartitionState, revision: number): void {
     this.stopRoles(new EdgelogError('NOT_LEADER_OR_FOLLOWER', `${this.name} has a new leader epoch`))
+    try {
+      this.partition.log.beginLeaderEpoch(state.leaderEpoch)
+    } catch (err) {
+      // The disk refused the epoch entry (full, I/O error): this replica cannot lead; it leaves
+      // the ISR so that the controller elects another (F19).
+      this.cluster.log(`${this.name}: cannot begin leader epoch ${state.leaderEpoch}: ${(err as Error).message}`)
+      this.storageFailed = true
+      this.decide(state, revision)
+      return
+    }
     this.epoch = state.leaderEpoch
     this.partition.leaderEpoch = state.leaderEpoch
-    this.partition.log.beginLeaderEpoch(state.leaderEpoch)
     this.leader = new PartitionLeader(this, state.leaderEpoch, state, revision)
     this.events.roleChange(this, 'leader', this.epoch)
   }

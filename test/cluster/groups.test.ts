@@ -352,6 +352,10 @@ describe('consumer groups on real processes (three brokers, etcd)', () => {
     const created = await api(c.any(), '/v1/topics', { method: 'POST', headers: admin, json: { name: 'secured', partitions: PARTITIONS, replicationFactor: 3 } })
     assert.equal(created.status, 201, JSON.stringify(created.body))
     await eventually('a full ISR', () => api(c.any(), '/v1/topics/secured', { headers: admin }).then((r) => r.body.partitions as Array<{ isr: number[]; leader: number }>), (ps) => ps.every((p) => p.leader > 0 && p.isr.length === 3))
+    // Every broker has read the topic's metadata (c.any() above may have been the only one).
+    for (const broker of c.brokers) {
+      await eventually(`broker ${broker.id} knows the topic`, () => api(broker.url(), '/v1/topics/secured', { headers: admin }).then((r) => r.status), (status) => status === 200)
+    }
     // A topic-wide produce by a produce-only principal, at one broker: the partitions other
     // brokers lead are handed on as peer requests (the token was checked here).
     const producer = { authorization: `Bearer ${await hs256(secret, claims({ sub: 'producer', acl: { produce: ['secured'] } }))}` }

@@ -44,6 +44,8 @@ export const DEFAULT_SIM_CLUSTER: Omit<SimClusterOptions, 'seed'> = {
     replicaFetchWaitMaxMs: 200,
     replicaFetchBackoffMs: 50,
     replicaRequestTimeoutMs: 1000,
+    logScrubIntervalMs: 200,
+    logScrubBatches: 16,
   },
   broker: { requestTimeoutMs: 2000, fsyncIntervalMs: 200 },
   storeTimeoutMs: 1000,
@@ -90,6 +92,7 @@ export class SimCluster {
   readonly roles: RoleEvent[] = []
   readonly elections: ElectionEvent[] = []
   readonly truncations: TruncationEvent[] = []
+  readonly corruptionsFound: Array<{ t: number; node: number; topic: string; partition: number; baseOffset: number }> = []
   readonly trace: string[] = []
   readonly opts: SimClusterOptions
   readonly brokerIds: number[]
@@ -234,6 +237,10 @@ export class SimCluster {
             this.log(`${name}: ${r.name} truncated ${from} → ${to}`)
           },
           isrChange: (r, kind) => this.log(`${name}: ${r.name} ISR ${kind} → ${JSON.stringify(r.describe().isr)}`),
+          corrupt: (r, baseOffset) => {
+            this.corruptionsFound.push({ t: this.sim.now, node: id, topic: r.topic, partition: r.index, baseOffset })
+            this.log(`${name}: ${r.name} found the batch at ${baseOffset} corrupt`)
+          },
         },
         onElection: (e) => this.elections.push(e),
       }).then(
@@ -245,6 +252,52 @@ export class SimCluster {
         (err) => this.sim.crashes.push(`broker ${id} failed to start: ${(err as Error).stack ?? err}`),
       )
     })
+  }
+
+  /** The partition files of a user topic (a storage fault's target). */
+  topicFiles(topic: string): (name: string) => boolean {
+    const kv = this.store.getSync(`/edgelog/topics/${topic}`)
+    const topicId = kv ? (JSON.parse(kv.value) as { topicId: string }).topicId : undefined
+    return (name) => topicId !== undefined && name.startsWith(`partitions/${topicId}-`)
+  }
+
+  /** F16: a bit flips in one stored batch of `topic` on broker `id`'s disk. */
+  flipBit(id: number, topic: string, rng: Prng = this.rng.fork('flip'), baseOffset?: number): string | undefined {
+    const what = this.disks.get(id)!.flipBit(rng, this.topicFiles(topic), baseOffset)
+    this.log(`${brokerName(id)}: bit flip ${what ?? '(no batch to flip)'}`)
+    return what
+  }
+
+  /** F19: broker `id`'s disk refuses every write transaction until `failWrites(id, false)`. */
+  failWrites(id: number, failure: false | 'SQLITE_FULL' | 'SQLITE_IOERR'): void {
+    this.log(`${brokerName(id)}: disk ${failure ? `fails writes (${failure})` : 'writes again'}`)
+    this.disks.get(id)!.failWrites = failure
+  }
+
+  /** F17: the process dies and the tail of one of `topic`'s logs on its disk is torn. */
+  crashTorn(id: number, topic: string, rng: Prng, powerLoss = false, mode?: 'cut' | 'drop'): string | undefined {
+    this.crash(id, powerLoss)
+    return this.tearTail(id, topic, rng, mode)
+  }
+
+  /** F17 on a stopped broker's disk (a file cut short while it was down). */
+  tearTail(id: number, topic: string, rng: Prng, mode?: 'cut' | 'drop'): string | undefined {
+    const what = this.disks.get(id)!.tearTail(rng, this.topicFiles(topic), mode)
+    this.log(`${brokerName(id)}: torn tail ${what ?? '(no batch to tear)'}`)
+    return what
+  }
+
+  /** F18: copies broker `id`'s disk now (the copy is restored by crashRestore). */
+  backup(id: number): Map<string, Uint8Array> {
+    this.log(`${brokerName(id)}: disk copied`)
+    return this.disks.get(id)!.backup()
+  }
+
+  /** F18: the process dies and its disk is put back to an old copy. */
+  crashRestore(id: number, copy: Map<string, Uint8Array>): void {
+    this.crash(id)
+    this.disks.get(id)!.restore(copy)
+    this.log(`${brokerName(id)}: disk restored from an old copy`)
   }
 
   /** SIGKILL: the process is gone; with powerLoss, so is whatever was not fsynced. */
@@ -303,8 +356,16 @@ export class SimCluster {
     const batches: ReplicaLog['batches'] = []
     const records: ReplicaLog['records'] = []
     let from = log.logStartOffset
+    // A replica holding a corrupt batch (found, or not yet) is not a replica to compare; and
+    // this god's-eye read must not be what finds it (a read marks the replica corrupt).
+    if (log.corruptAt !== undefined || this.disks.get(id)!.outstandingCorruptions().length > 0) return undefined
     while (from < log.logEndOffset) {
-      const read = log.read(from, log.logEndOffset, 1 << 20)
+      let read
+      try {
+        read = log.read(from, log.logEndOffset, 1 << 20)
+      } catch {
+        return undefined
+      }
       if (read.length === 0) break
       for (const b of read) {
         const recs = decodeRecords(b.data)

@@ -117,7 +117,7 @@ export class Scenario {
     } catch (err) {
       const code = err instanceof EdgelogError ? err.code : 'NETWORK'
       w2.error = code
-      if (code === 'NOT_ENOUGH_REPLICAS' && w2.status === 'unknown') w2.status = 'fail'
+      if ((code === 'NOT_ENOUGH_REPLICAS' || code === 'KAFKA_STORAGE_ERROR') && w2.status === 'unknown') w2.status = 'fail'
       return { ok: false, code }
     }
   }

@@ -1,14 +1,17 @@
 // The fault schedule of a random run (RELIABILITY.md §5.3): crashes and power losses, clean
 // restarts, process pauses longer than the lease (zombie leaders), network partitions (full,
 // from the store only, from the brokers only, one-way), message delay/drop/duplication, and
-// wall-clock jumps. Crashes are only injected into a healthy cluster (every ISR full), so at most
-// one replica is catching up after an unclean restart at a time: with min.insync.replicas=2
-// that is the fault budget under which acks=all promises no loss (F11/F12).
+// wall-clock jumps, and storage faults: a bit flip in a stored batch (F16), a crash that tears the
+// tail of a log (F17), a disk that refuses writes for a while (F19), a disk put back to an old
+// copy of itself (F18: the first 'stale' on a broker copies its disk, a later one restores it). Crashes and storage faults
+// are only injected into a healthy cluster (every ISR full, no disk failing, no corrupt batch
+// left), so at most one replica is impaired at a time: with min.insync.replicas=2 that is the
+// fault budget under which acks=all promises no loss (F11/F12, F16, F17).
 import { brokerName, STORE, type SimCluster } from './cluster.ts'
 import { CALM } from './network.ts'
 import type { Prng } from './prng.ts'
 
-export type FaultKind = 'crash' | 'power' | 'stop' | 'pause' | 'isolate' | 'net' | 'clock'
+export type FaultKind = 'crash' | 'power' | 'stop' | 'pause' | 'isolate' | 'net' | 'clock' | 'bitflip' | 'torn' | 'diskfull' | 'stale'
 
 export interface NemesisOptions {
   topic: string
@@ -22,6 +25,7 @@ export class Nemesis {
   readonly log: string[] = []
   private active = false
   private lastPowerLoss = -Infinity
+  private readonly backups = new Map<number, Map<string, Uint8Array>>()
 
   constructor(
     private readonly cluster: SimCluster,
@@ -41,6 +45,7 @@ export class Nemesis {
     c.net.healAll()
     c.net.faults = { ...CALM }
     for (const id of c.brokerIds) {
+      if (c.disks.get(id)!.failWrites) c.failWrites(id, false)
       if (c.sim.isPaused(brokerName(id))) c.resume(id)
       if (c.status.get(id) === 'down') c.startBroker(id)
     }
@@ -69,6 +74,7 @@ export class Nemesis {
   private healthy(): boolean {
     const c = this.cluster
     for (const id of c.brokerIds) if (c.status.get(id) !== 'up' || c.sim.isPaused(brokerName(id))) return false
+    for (const d of c.disks.values()) if (d.failWrites || d.outstandingCorruptions().length > 0) return false
     for (let p = 0; p < this.opts.partitions; p++) {
       const s = c.partitionState(this.opts.topic, p)
       if (!s || s.leader < 0 || s.isr.length !== s.replicas.length) return false
@@ -155,6 +161,51 @@ export class Nemesis {
         this.note(`network ${JSON.stringify(faults)} for ${ms} ms`)
         c.net.faults = faults
         this.later(ms, () => (c.net.faults = { ...CALM }))
+        return
+      }
+      case 'bitflip': {
+        if (!this.healthy()) return
+        const what = c.flipBit(id, this.opts.topic, r)
+        if (what) this.note(`bit flip on ${name}: ${what}`)
+        return
+      }
+      case 'torn': {
+        if (!this.healthy()) return
+        const what = c.crashTorn(id, this.opts.topic, r)
+        this.note(`crash ${name} with a torn log tail: ${what ?? 'nothing to tear'}`)
+        this.later(r.int(50, 2500), () => {
+          this.note(`restart ${name}`)
+          c.startBroker(id)
+        })
+        return
+      }
+      case 'stale': {
+        const copy = this.backups.get(id)
+        if (!copy) {
+          if (c.status.get(id) !== 'up') return
+          this.backups.set(id, c.backup(id))
+          this.note(`copy the disk of ${name}`)
+          return
+        }
+        if (!this.healthy()) return
+        this.backups.delete(id)
+        this.note(`crash ${name} and restore its disk from an old copy`)
+        c.crashRestore(id, copy)
+        this.later(r.int(50, 2500), () => {
+          this.note(`restart ${name}`)
+          c.startBroker(id)
+        })
+        return
+      }
+      case 'diskfull': {
+        if (!this.healthy()) return
+        const failure = r.pick(['SQLITE_FULL', 'SQLITE_IOERR'] as const)
+        const ms = r.int(200, 3000)
+        this.note(`disk of ${name} fails writes (${failure}) for ${ms} ms`)
+        c.failWrites(id, failure)
+        this.later(ms, () => {
+          if (c.disks.get(id)!.failWrites) c.failWrites(id, false)
+        })
         return
       }
       case 'clock': {

@@ -21,7 +21,7 @@ export interface SimRunOptions {
 }
 
 export const DEFAULT_RUN: SimRunOptions = {
-  faults: ['crash', 'power', 'stop', 'pause', 'isolate', 'net', 'clock'],
+  faults: ['crash', 'power', 'stop', 'pause', 'isolate', 'net', 'clock', 'bitflip', 'torn', 'diskfull', 'stale'],
   faultWindowMs: 8000,
   livenessTimeoutMs: 30_000,
   trace: false,
@@ -102,6 +102,7 @@ export function converged(cluster: SimCluster, partitions: number): boolean {
       if (!node) return false
       const part = node.broker.partition(TOPIC, p)
       if (part.log.logEndOffset !== leader.logEndOffset || part.highWatermark !== leader.highWatermark) return false
+      if (part.log.corruptAt !== undefined || cluster.disks.get(id)!.outstandingCorruptions().length > 0) return false
     }
   }
   return true

@@ -73,7 +73,9 @@ describe('replication scenarios (simulated)', () => {
     const refused = await s.produce('refused')
     assert.deepEqual(refused, { ok: false, code: 'NOT_ENOUGH_REPLICAS' })
     s.cluster.net.healAll()
-    await s.until(() => s.isr().includes(c), 10_000, 'c catches up from b and rejoins')
+    // The store has c in the ISR before the leader hears its CAS succeeded: wait for the leader.
+    const leaderIsr = () => s.cluster.nodes.get(s.leader)?.broker.partition(TOPIC, 0).role?.describe().isr ?? []
+    await s.until(() => s.isr().includes(c) && leaderIsr().includes(c), 10_000, 'c catches up from b and rejoins')
     for (let i = 0; i < 3; i++) assert.ok((await s.produce(`z${i}`)).ok)
     // Second failover, fast: b pauses; a is still paused, so c (in sync now) leads epoch 2.
     s.cluster.pause(b)
@@ -296,5 +298,178 @@ describe('replication scenarios (simulated)', () => {
     await s.until(() => !leads(old), 10_000, 'the old coordinator dropped the group')
     assert.deepEqual((await call<Array<{ offset: number }>>(next, 'client.committed', { group })).map((o) => o.offset), [4])
     await s.finish()
+  })
+
+  // ---- storage faults (RELIABILITY.md F16, F17, F19) ----
+
+  test('a bit-flipped batch on a follower is never served and is repaired from the leader: the follower leaves the ISR before it truncates', async () => {
+    const s = new Scenario({ seed: 909 })
+    await s.boot()
+    for (let i = 0; i < 12; i++) assert.ok((await s.produce(`f${i}`)).ok)
+    const f = s.followers[0]!
+    const leaderBatch = s.log(s.leader).batches.find((b) => b.baseOffset === 5)!
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 5), 'a batch was flipped')
+    // Whenever the follower is counted in the ISR, it holds every committed record, whole.
+    let inIsrWhileShort = false
+    let leftIsr = false
+    const watch = () => {
+      const log = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
+      const inIsr = s.isr().includes(f)
+      if (!inIsr) leftIsr = true
+      if (inIsr && log && log.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
+      return false
+    }
+    await s.until(() => (watch(), s.cluster.corruptionsFound.some((c) => c.node === f)), 5000, 'the scrub finds the flipped batch')
+    assert.equal(s.cluster.corruptionsFound.find((c) => c.node === f)!.baseOffset, 5)
+    await s.until(() => (watch(), leftIsr && s.isr().includes(f) && s.cluster.disks.get(f)!.outstandingCorruptions().length === 0), 10_000, 'the follower is repaired and back in the ISR')
+    assert.ok(leftIsr, 'the corrupt follower left the ISR')
+    assert.ok(!inIsrWhileShort, 'it was never in the ISR with less than the committed log')
+    assert.ok(s.cluster.truncations.some((t) => t.node === f && t.to === 5), 'it truncated at the corrupt batch')
+    const repaired = s.log(f).batches.find((b) => b.baseOffset === 5)!
+    assert.deepEqual(repaired.data, leaderBatch.data, 'the batch is the leader\'s again, byte for byte')
+    assert.match(s.cluster.nodes.get(f)!.broker.metrics.render(), /edgelog_corrupt_batches_total\{topic="t"\} 1/)
+    await s.finish()
+  })
+
+  test('a corrupt follower with a stale view of the ISR truncates only after its own CAS proved it out of the ISR (found by seed 508)', async () => {
+    const s = new Scenario({ seed: 913 })
+    await s.boot()
+    for (let i = 0; i < 12; i++) assert.ok((await s.produce(`s${i}`)).ok)
+    const f = s.followers[0]!
+    const fLog = () => s.cluster.nodes.get(f)!.broker.partition(TOPIC, 0).log
+    // A first flip: f leaves the ISR by its own CAS, truncates and fetches again.
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 4))
+    await s.until(() => s.cluster.truncations.some((t) => t.node === f), 5000, 'f truncates at the first flip')
+    // From now on f cannot reach the store: its last view is the state its own CAS wrote (out of
+    // the ISR). The leader adds it back when it has caught up; f never hears of that.
+    s.cluster.net.isolate(brokerName(f), ['etcd'])
+    await s.until(() => s.isr().includes(f) && fLog().logEndOffset === s.log(s.leader).logEndOffset, 10_000, 'the leader adds f back to the ISR')
+    assert.ok((await s.produce('after-rejoin')).ok)
+    const truncationsBefore = s.cluster.truncations.filter((t) => t.node === f).length
+    assert.ok(s.cluster.flipBit(f, TOPIC, undefined, 8))
+    let truncatedInIsr = false
+    await s.until(
+      () => {
+        if (s.cluster.truncations.filter((t) => t.node === f).length > truncationsBefore && s.isr().includes(f)) truncatedInIsr = true
+        return s.cluster.corruptionsFound.filter((c) => c.node === f).length >= 2
+      },
+      5000,
+      'the scrub finds the second flip',
+    )
+    await s.wait(1000)
+    if (s.cluster.truncations.filter((t) => t.node === f).length > truncationsBefore && s.isr().includes(f)) truncatedInIsr = true
+    assert.ok(!truncatedInIsr, 'f truncated while the store still counted it in the ISR')
+    s.cluster.net.healAll()
+    await s.until(() => s.cluster.disks.get(f)!.outstandingCorruptions().length === 0 && s.isr().includes(f), 10_000, 'f repairs once it reaches the store')
+    await s.finish()
+  })
+
+  test('a bit-flipped batch on the leader: a consumer is sent to another leader, never given the bytes, and the corrupt replica is not elected until repaired', async () => {
+    // No scrub: the consumer's read is what finds the flip.
+    const s = new Scenario({ seed: 910, replication: { logScrubIntervalMs: 0 } })
+    await s.boot()
+    for (let i = 0; i < 8; i++) assert.ok((await s.produce(`l${i}`)).ok)
+    const old = s.leader
+    const epoch = s.state.leaderEpoch
+    assert.ok(s.cluster.flipBit(old, TOPIC, undefined, 3))
+    const fetch = (offset: number) =>
+      settle(s.cluster, s.client.call<{ records: Array<{ value: string }> }>(brokerName(old), 'client.fetch', { topic: TOPIC, partition: 0, offset, maxRecords: 100 }), 5000).then(
+        (r) => r.records.map((x) => x.value),
+        (err) => (err instanceof EdgelogError ? err.code : String(err)),
+      )
+    assert.deepEqual(await fetch(3), 'NOT_LEADER_OR_FOLLOWER', 'the consumer is told to find the leader again, not given a corrupt batch')
+    const prefix = await fetch(0)
+    assert.ok(prefix === 'NOT_LEADER_OR_FOLLOWER' || (Array.isArray(prefix) && prefix.join() === 'l0,l1,l2'), `a read from before it gets at most the whole batches before it: ${prefix}`)
+    await s.untilLeader((id) => id !== old, 5 * LEASE_MS, 'another in-sync replica leads')
+    assert.ok(!s.cluster.roles.some((r) => r.node === old && r.role === 'leader' && r.epoch > epoch), 'the corrupt replica did not lead again')
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`m${i}`)).ok, 'the new leader acknowledges acks=all')
+    await s.until(() => s.isr().includes(old) && s.cluster.disks.get(old)!.outstandingCorruptions().length === 0, 10_000, 'the old leader repairs from the new one and rejoins')
+    await s.finish()
+  })
+
+  test('a torn log tail found at restart (even after a clean shutdown) is cut to the last whole batch, and makes the replica ineligible until it caught up', async () => {
+    const s = new Scenario({ seed: 911 })
+    await s.boot()
+    const l = s.leader
+    const [f1, f2] = s.followers as [number, number]
+    // f2 falls out of the ISR; {l, f1} commit what follows.
+    s.cluster.net.isolate(brokerName(f2), [brokerName(l), brokerName(f1)])
+    await s.until(() => !s.isr().includes(f2), 10_000, 'f2 leaves the ISR')
+    for (let i = 0; i < 10; i++) assert.ok((await s.produce(`t${i}`)).ok)
+    await s.until(() => s.log(f1).logEndOffset === s.log(l).logEndOffset, 5000, 'f1 has everything')
+    const before = s.log(f1).logEndOffset
+    // f1 stops cleanly: the ISR falls below min.insync.replicas, so f1 is an eligible leader replica (KIP-966).
+    await settle(s.cluster, s.cluster.stopCleanly(f1), 5000)
+    await s.until(() => s.state.elr.some((r) => r.id === f1), 5000, 'f1 is in the ELR')
+    // While it is down its file is cut: the last (committed) batch row is short.
+    assert.ok(s.cluster.tearTail(f1, TOPIC, s.cluster.rng.fork('tear'), 'cut'))
+    s.cluster.startBroker(f1)
+    await s.until(() => s.cluster.status.get(f1) === 'up', 5000)
+    const node = s.cluster.nodes.get(f1)!
+    const log = node.broker.partition(TOPIC, 0).log
+    assert.equal(log.recovered.batches, 1, 'recovery removed the torn batch')
+    assert.equal(log.recovered.truncatedFrom, before - 1)
+    assert.equal(node.agent.registrationValue.unclean, true, 'a boot whose recovery truncated is unclean, whatever the marker says')
+    await s.until(() => !s.state.elr.some((r) => r.id === f1), 5000, 'f1 is no longer eligible')
+    // The leader stops too: only a replica with every committed record may take over — the
+    // leader itself when it returns, not f1 with its shortened log.
+    await settle(s.cluster, s.cluster.stopCleanly(l), 5000)
+    await s.wait(3 * LEASE_MS)
+    assert.ok(!s.cluster.roles.some((r) => r.node === f1 && r.role === 'leader'), 'the replica that lost its tail is not elected')
+    s.cluster.startBroker(l)
+    await s.untilLeader((id) => id === l, 5 * LEASE_MS, 'the old leader, eligible, leads again')
+    await s.until(() => s.isr().includes(f1), 10_000, 'f1 catches up and rejoins the ISR')
+    await s.finish()
+  })
+
+  test('a broker restored from an old copy of its disk is not taken for the in-sync replica it was (F18: a stale incarnation)', async () => {
+    const s = new Scenario({ seed: 914 })
+    await s.boot()
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`o${i}`)).ok)
+    const f = s.followers[0]!
+    const copy = s.cluster.backup(f)
+    // f restarts once (incarnation 2) and is in sync again with its new incarnation.
+    s.cluster.crash(f)
+    s.cluster.startBroker(f)
+    await s.until(() => s.state.isr.some((r) => r.id === f && r.incarnation === 2), 10_000, 'f is in sync as incarnation 2')
+    for (let i = 0; i < 10; i++) assert.ok((await s.produce(`n${i}`)).ok)
+    // Its disk is put back to the copy: the node database says incarnation 1, the log has 3 records.
+    s.cluster.crashRestore(f, copy)
+    s.cluster.startBroker(f)
+    await s.until(() => s.cluster.status.get(f) === 'up', 5000)
+    const node = s.cluster.nodes.get(f)!
+    assert.ok(node.incarnation > 2, `the restored broker takes an incarnation the cluster never saw (${node.incarnation})`)
+    assert.equal(node.agent.registrationValue.unclean, true)
+    let inIsrWhileShort = false
+    await s.until(
+      () => {
+        // Counted in the ISR as the live process (its incarnation: what elections go by) while short.
+        const l = s.cluster.nodes.get(f)?.broker.partition(TOPIC, 0).log
+        const counted = s.state.isr.some((r) => r.id === f && r.incarnation === node.incarnation)
+        if (counted && l && l.logEndOffset < s.log(s.leader).highWatermark) inIsrWhileShort = true
+        return counted
+      },
+      10_000,
+      'the restored broker catches up and rejoins',
+    )
+    assert.ok(!inIsrWhileShort, 'the stale replica was counted in the ISR without the committed records')
+    await s.finish()
+  })
+
+  test('a leader whose disk is full answers KAFKA_STORAGE_ERROR, makes nothing visible, steps down, and rejoins once the disk has room', async () => {
+    const s = new Scenario({ seed: 912 })
+    await s.boot()
+    for (let i = 0; i < 5; i++) assert.ok((await s.produce(`d${i}`)).ok)
+    const old = s.leader
+    const end = s.log(old).logEndOffset
+    s.cluster.failWrites(old, 'SQLITE_FULL')
+    assert.deepEqual(await s.produce('refused-by-disk', { to: old }), { ok: false, code: 'KAFKA_STORAGE_ERROR' })
+    assert.equal(s.log(old).logEndOffset, end, 'no partial batch')
+    await s.untilLeader((id) => id !== old, 5 * LEASE_MS, 'another replica leads while the disk is full')
+    for (let i = 0; i < 3; i++) assert.ok((await s.produce(`e${i}`)).ok, 'the new leader acknowledges acks=all')
+    s.cluster.failWrites(old, false)
+    await s.until(() => s.isr().includes(old), 10_000, 'the old leader catches up and rejoins the ISR')
+    await s.finish()
+    assert.ok(!s.log(old).records.some((r) => r.value === 'refused-by-disk'))
   })
 })

@@ -1,5 +1,7 @@
 // The deterministic simulation in the test command: 500 seeds (RF=3, min.insync.replicas=2,
-// crashes, power losses, pauses, partitions, message loss/duplication/delay, clock jumps), each
+// crashes, power losses, pauses, partitions, message loss/duplication/delay, clock jumps, and
+// storage faults: bit flips, torn log tails, disks refusing writes, disks restored from an old
+// copy), each
 // checked for G1, G2, G3, G4, G6, G7, G8, G9 and G11. A failure names the seed and the command
 // that replays it. More seeds: `npm run test:sim -- --seeds 5000 --from 1000`.
 import { describe, test } from 'node:test'

@@ -43,9 +43,10 @@ export interface WorkloadOptions {
 }
 
 /** Errors that prove the request did nothing (raised before any append). */
-const DEFINITE = new Set(['NOT_ENOUGH_REPLICAS', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_REQUEST'])
+const DEFINITE = new Set(['NOT_ENOUGH_REPLICAS', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_REQUEST', 'KAFKA_STORAGE_ERROR'])
 /** Errors an idempotent producer must never see in a correct cluster (KIP-192: they mean lost data). */
-const ANOMALIES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'UNKNOWN_PRODUCER_ID', 'INTERNAL', 'CORRUPT_MESSAGE', 'KAFKA_STORAGE_ERROR'])
+// KAFKA_STORAGE_ERROR is not one: a disk that refuses a write (F19) fails the produce, nothing appended.
+const ANOMALIES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'UNKNOWN_PRODUCER_ID', 'INTERNAL', 'CORRUPT_MESSAGE'])
 
 export class Workload {
   readonly writes: WriteRecord[] = []
@@ -207,6 +208,8 @@ export class Workload {
           this.anomalies.push(`${c.name}: offset ${cursor[partition]} of partition ${partition} out of range: ${err.message}`)
           cursor[partition] = 0
         }
+        // A replica that finds a corrupt batch steps down: consumers are sent on, never given it (F16).
+        if (err instanceof EdgelogError && err.code === 'CORRUPT_MESSAGE') this.anomalies.push(`${c.name}: fetch of partition ${partition}: ${err.message}`)
         c.forgetLeader(partition)
       }
       await c.sleep(c.rng.int(20, 120))
