@@ -68,8 +68,7 @@ export class Broker {
     this.groups = new GroupCoordinator(
       groupHost({
         runtime: this.runtime,
-        cluster: this.options.groupCluster,
-        requestTimeoutMs: this.options.requestTimeoutMs,
+        options: this.options,
         topics: this.topics,
         partition: (topic, index) => this.partition(topic, index),
         offsetForTimestamp: (topic, index, ts) => this.offsetForTimestamp(topic, index, ts),

@@ -2,14 +2,13 @@
 // or asked of their leader in a cluster, and reads and writes of `__consumer_offsets`. Separate
 // because it is the one seam between src/groups/ and the broker; the Broker hands it the few
 // things it needs (GroupHostBroker) and keeps the topics.
-import type { NewRecord } from '../codec/record-batch.ts'
+import { decodeRecords, type NewRecord } from '../codec/record-batch.ts'
 import type { Runtime } from '../core/clock.ts'
 import { fail } from '../core/errors.ts'
 import type { GroupHost, Positions } from '../groups/coordinator.ts'
 import { isInternalTopic, OFFSETS_TOPIC } from '../groups/offsets-topic.ts'
-import { decodeRecords } from '../codec/record-batch.ts'
 import { encodeAppend, packBatches } from './batching.ts'
-import type { GroupClusterHooks } from './broker-options.ts'
+import type { BrokerOptions } from './broker-options.ts'
 import type { Topic } from './broker-types.ts'
 import type { Partition } from './partition.ts'
 import { maxMessageBytes } from './topic-admin.ts'
@@ -20,9 +19,8 @@ const MAX_KNOWN_LOG_ENDS = 10_000
 /** What the group host needs of the Broker. */
 export interface GroupHostBroker {
   runtime: Runtime
-  /** A cluster's view; absent on a single node. */
-  cluster: GroupClusterHooks | undefined
-  requestTimeoutMs: number
+  /** Read when a commit waits (requestTimeoutMs) and once at creation (groupCluster). */
+  options: Pick<BrokerOptions, 'groupCluster' | 'requestTimeoutMs'>
   topics: ReadonlyMap<string, Topic>
   partition(topic: string, index: number): Partition
   offsetForTimestamp(topic: string, index: number, ts: number): Promise<number | null>
@@ -33,7 +31,7 @@ export interface GroupHostBroker {
 
 export function groupHost(b: GroupHostBroker): GroupHost {
   const userTopic = (name: string) => (isInternalTopic(name) ? undefined : b.topics.get(name))
-  const cluster = b.cluster
+  const cluster = b.options.groupCluster
   const localPositions = (p: Partition): Positions => ({ logStartOffset: p.log.logStartOffset, highWatermark: p.highWatermark, logEndOffset: p.log.logEndOffset })
   /** In a cluster, a partition this broker does not lead is asked of its leader. */
   const remote = (p: Partition) => cluster !== undefined && p.role !== undefined && !p.role.leads
@@ -95,7 +93,7 @@ export function groupHost(b: GroupHostBroker): GroupHost {
       p.role?.checkInSyncReplicas()
       const r = await p.append(offsetsBatch(b, records))
       if (!r.ok) throw r.error
-      if (p.role) await p.awaitCommit(r.lastOffset + 1, b.requestTimeoutMs)
+      if (p.role) await p.awaitCommit(r.lastOffset + 1, b.options.requestTimeoutMs)
     },
     // Offsets batches are written uncompressed (and compaction keeps them so), so they
     // decode synchronously while the node opens. Up to the log end, not the high watermark:
