@@ -4,6 +4,7 @@
 // answer; an etcd that does not answer is an error the caller retries.
 import { z } from 'zod'
 import { decodeBase64, encodeBase64 } from '../core/base64.ts'
+import { readBounded } from '../core/read-bounded.ts'
 import { MAX_RANGE_KEYS, prefixEnd, type Compare, type KeyValue, type MetaStore, type TxnOp, type TxnResult } from './meta-store.ts'
 
 export interface EtcdOptions {
@@ -97,7 +98,7 @@ export class EtcdMetaStore implements MetaStore {
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(this.opts.timeoutMs),
         })
-        const text = await readBounded(res, this.opts.maxResponseBytes)
+        const text = new TextDecoder().decode(await readBounded(res, this.opts.maxResponseBytes, 'etcd answer', { firstLine: true }))
         const line = text.split('\n').find((l) => l.trim() !== '') ?? '{}'
         const json = JSON.parse(line) as { error?: string; message?: string; result?: unknown }
         const error = json.error ?? (json.result as { error?: { message?: string } } | undefined)?.error?.message
@@ -135,29 +136,3 @@ function toKv(kv: z.infer<typeof Kv>): KeyValue {
   }
 }
 
-async function readBounded(res: Response, max: number): Promise<string> {
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel()
-      throw new Error(`etcd answer larger than ${max} bytes`)
-    }
-    chunks.push(value)
-    // A keepalive stream stays open after its answer: one complete line is enough.
-    if (value.includes(10)) break
-  }
-  void reader.cancel().catch(() => {})
-  const all = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    all.set(c, at)
-    at += c.byteLength
-  }
-  return new TextDecoder().decode(all)
-}

@@ -12,7 +12,8 @@ import type { Acks, Broker, ProducerId } from '../broker/broker.ts'
 import type { ProduceCompression } from '../broker/topic-config.ts'
 import type { NewRecord } from '../codec/record-batch.ts'
 import { decodeBase64, encodeBase64 } from '../core/base64.ts'
-import { EdgelogError, knownErrorCode } from '../core/errors.ts'
+import { EdgelogError } from '../core/errors.ts'
+import { peerRequest } from './peer-request.ts'
 
 /** Set on a forwarded request (to the forwarding broker's id): the receiver does not forward it again. */
 export const FORWARDED_HEADER = 'x-edgelog-forwarded'
@@ -56,11 +57,9 @@ export const ForwardedProduceSchema = z
   .strict()
 export type ForwardedProduce = z.infer<typeof ForwardedProduceSchema>
 
-export interface ForwardedProduceAnswer {
-  /** Per record, in order; null with acks=0. */
-  offsets: Array<number | null>
-  duplicate: boolean
-}
+/** Per record, in order (null with acks=0), and whether the batch was a retry already appended. */
+const ForwardedProduceAnswerSchema = z.object({ offsets: z.array(nonNegative.nullable()), duplicate: z.boolean() }).strict()
+export type ForwardedProduceAnswer = z.infer<typeof ForwardedProduceAnswerSchema>
 
 /**
  * A forwarded request is a request's largest body in base64 (4/3) plus JSON framing: twice
@@ -125,31 +124,17 @@ export function forwardProduce(opts: ForwardOptions) {
       })),
       ...(producer ? { producer } : {}),
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json', [FORWARDED_HEADER]: String(opts.nodeId) }
-    if (opts.peerToken) headers.authorization = `Bearer ${opts.peerToken}`
-    let res: Response
-    try {
-      res = await fetch(`${url}/internal/v1/produce`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      })
-    } catch (err) {
-      throw new EdgelogError('REQUEST_TIMED_OUT', `the leader of ${topic}-${partition} did not answer: ${(err as Error).message}`)
-    }
-    const text = await res.text()
-    if (text.length > opts.maxResponseBytes) throw new EdgelogError('INTERNAL', 'the leader answered too much')
-    let json: { offsets?: Array<number | null>; duplicate?: boolean; error?: { code: string; message: string } }
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new EdgelogError('INTERNAL', `the leader of ${topic}-${partition} answered ${res.status} with no JSON`)
-    }
-    if (!res.ok || !Array.isArray(json.offsets) || json.offsets.length !== records.length) {
-      const code = (json.error && knownErrorCode(json.error.code)) ?? 'INTERNAL'
-      throw new EdgelogError(code, json.error?.message ?? `the leader of ${topic}-${partition} answered ${res.status}`)
-    }
-    return { offsets: json.offsets, duplicate: json.duplicate === true }
+    const who = `the leader of ${topic}-${partition}`
+    const answer = ForwardedProduceAnswerSchema.safeParse(
+      await peerRequest(url, '/internal/v1/produce', body, {
+        peerToken: opts.peerToken,
+        timeoutMs: opts.timeoutMs,
+        maxAnswerBytes: opts.maxResponseBytes,
+        who,
+        headers: { [FORWARDED_HEADER]: String(opts.nodeId) },
+      }),
+    )
+    if (!answer.success || answer.data.offsets.length !== records.length) throw new EdgelogError('INTERNAL', `${who} answered no offsets for the records`)
+    return answer.data
   }
 }

@@ -5,7 +5,7 @@
 // (src/api/group-forward.ts), so the coordinator checks their credentials itself; a frame's
 // socket was authenticated and authorized where it arrived, so it travels as a peer request.
 import { z } from 'zod'
-import { EdgelogError, knownErrorCode } from '../core/errors.ts'
+import { peerRequest } from './peer-request.ts'
 import { CommitOffsetsSchema, HeartbeatSchema, JoinGroupSchema, memberId as MemberIdSchema } from '../api/schemas.ts'
 
 const nonNegative = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
@@ -59,8 +59,6 @@ export const PeerMemberAnswerSchema = z
   .strict()
 export type PeerMemberAnswer = z.infer<typeof PeerMemberAnswerSchema>
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
-
 /** Largest answer read from a peer: these answers are a few numbers. */
 const MAX_ANSWER_BYTES = 64 * 1024
 /** A member answer lists its assignment and their committed offsets. */
@@ -88,29 +86,7 @@ export class GroupPeers {
     return req.op === 'join' || req.op === 'heartbeat' ? PeerMemberAnswerSchema.parse(answer) : undefined
   }
 
-  private async post(url: string, path: string, body: unknown, maxAnswerBytes = MAX_ANSWER_BYTES): Promise<unknown> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (this.opts.peerToken) headers.authorization = `Bearer ${this.opts.peerToken}`
-    let res: Response
-    try {
-      res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs) })
-    } catch (err) {
-      throw new EdgelogError('REQUEST_TIMED_OUT', `broker ${url} did not answer: ${(err as Error).message}`)
-    }
-    const text = await res.text()
-    if (text.length > maxAnswerBytes) throw new EdgelogError('INTERNAL', `broker ${url} answered too much`)
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new EdgelogError('INTERNAL', `broker ${url} answered ${res.status} with no JSON`)
-    }
-    if (!res.ok) {
-      const e = ErrorBody.safeParse(json)
-      // The other broker's own error (NOT_COORDINATOR, OFFSET_OUT_OF_RANGE, ...) goes on unchanged.
-      if (e.success) throw new EdgelogError(knownErrorCode(e.data.error.code) ?? 'INTERNAL', e.data.error.message)
-      throw new EdgelogError('INTERNAL', `broker ${url} answered ${res.status}`)
-    }
-    return json
+  private post(url: string, path: string, body: unknown, maxAnswerBytes = MAX_ANSWER_BYTES): Promise<unknown> {
+    return peerRequest(url, path, body, { peerToken: this.opts.peerToken, timeoutMs: this.opts.timeoutMs, maxAnswerBytes, who: `broker ${url}` })
   }
 }

@@ -3,6 +3,7 @@
 // every answer a size limit; a peer token, when the cluster has one, goes with each request.
 import { OffsetsForLeaderEpochResponseSchema, type OffsetsForLeaderEpochRequest, type OffsetsForLeaderEpochResponse, type ReplicaFetchRequest, type ReplicaFetchResponse, type ReplicaTransport } from './protocol.ts'
 import { decodeFetchResponse } from './wire.ts'
+import { readBounded } from '../core/read-bounded.ts'
 
 export interface HttpReplicaTransportOptions {
   /** The URL a broker advertised (from its registration), or undefined when it is not live. */
@@ -19,12 +20,12 @@ export class HttpReplicaTransport implements ReplicaTransport {
 
   async fetch(leader: number, req: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
     const res = await this.post(leader, '/internal/v1/replica/fetch', req, req.maxWaitMs + this.opts.requestTimeoutMs)
-    return decodeFetchResponse(await readBounded(res, this.opts.maxResponseBytes))
+    return decodeFetchResponse(await readBounded(res, this.opts.maxResponseBytes, 'replica answer'))
   }
 
   async offsetsForLeaderEpoch(leader: number, req: OffsetsForLeaderEpochRequest): Promise<OffsetsForLeaderEpochResponse> {
     const res = await this.post(leader, '/internal/v1/replica/offsets-for-leader-epoch', req, this.opts.requestTimeoutMs)
-    const body = await readBounded(res, 4096)
+    const body = await readBounded(res, 4096, 'replica answer')
     return OffsetsForLeaderEpochResponseSchema.parse(JSON.parse(new TextDecoder().decode(body)))
   }
 
@@ -35,38 +36,9 @@ export class HttpReplicaTransport implements ReplicaTransport {
     if (this.opts.peerToken) headers.authorization = `Bearer ${this.opts.peerToken}`
     const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
     if (!res.ok) {
-      const text = new TextDecoder().decode(await readBounded(res, 4096).catch(() => new Uint8Array()))
+      const text = new TextDecoder().decode(await readBounded(res, 4096, 'replica answer').catch(() => new Uint8Array()))
       throw new Error(`broker ${leader} answered ${res.status} to ${path}: ${text.slice(0, 200)}`)
     }
     return res
   }
-}
-
-async function readBounded(res: Response, max: number): Promise<Uint8Array> {
-  const length = Number(res.headers.get('content-length') ?? NaN)
-  if (length > max) {
-    await res.body?.cancel()
-    throw new Error(`replica answer of ${length} bytes is over the ${max}-byte limit`)
-  }
-  if (!res.body) return new Uint8Array()
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel()
-      throw new Error(`replica answer over the ${max}-byte limit`)
-    }
-    chunks.push(value)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
 }
